@@ -1,0 +1,165 @@
+//! `/api/conversations`: each user's own conversations. Another user's
+//! conversation answers 404, exactly like a missing one.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use council_shared::validate;
+use council_shared::{
+    Conversation, ConversationSummary, CreateConversationRequest, RenameConversationRequest,
+    StatusResponse,
+};
+use serde::Deserialize;
+
+use super::ApiJson;
+use crate::auth::AuthUser;
+use crate::convert;
+use crate::db::{self, DbError, conversations, messages};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const DEFAULT_TITLE: &str = "New Conversation";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{id}", get(fetch).patch(rename).delete(remove))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+}
+
+/// A path id in stored form; anything that is not a UUID cannot exist.
+fn conversation_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::not_found("Conversation"))
+}
+
+async fn list(
+    user: AuthUser,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
+    let Query(query) = query?;
+    let text = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    let rows = state
+        .db
+        .read(move |c| conversations::list(c, &user.id, text.as_deref()))
+        .await?;
+    Ok(Json(rows.iter().map(convert::summary).collect()))
+}
+
+/// The body is optional: no body (or `{}`) takes the server's defaults.
+async fn create(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Conversation>, ApiError> {
+    let body = body.map_err(|e| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::BadRequest(e.body_text()),
+    })?;
+    let request: CreateConversationRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateConversationRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Unprocessable(format!("Invalid request body: {e}"))
+            }
+            _ => ApiError::BadRequest(format!("Malformed JSON: {e}")),
+        })?
+    };
+    let models = match request.models {
+        Some(models) => validate::council_models(&models)?,
+        None => state.models.default_models.clone(),
+    };
+    let lead_model = match request.lead_model {
+        Some(lead) => {
+            let lead = lead.trim().to_owned();
+            validate::model_id(&lead)?;
+            lead
+        }
+        None => state.models.lead_model.clone(),
+    };
+    let now = db::now();
+    let row = conversations::Conversation {
+        id: db::new_id(),
+        user_id: user.id,
+        title: DEFAULT_TITLE.to_owned(),
+        models: serde_json::to_string(&models).map_err(ApiError::internal)?,
+        lead_model,
+        message_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let created = convert::conversation(&row, &[]);
+    state
+        .db
+        .write(move |c| -> Result<(), DbError> { Ok(conversations::insert(c, &row)?) })
+        .await?;
+    Ok(Json(created))
+}
+
+async fn fetch(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Conversation>, ApiError> {
+    let id = conversation_id(&id)?;
+    let found = state
+        .db
+        .read(move |c| {
+            let Some(conv) = conversations::find(c, &user.id, &id)? else {
+                return Ok(None);
+            };
+            let msgs = messages::list(c, &conv.id)?;
+            Ok(Some((conv, msgs)))
+        })
+        .await?;
+    let (conv, msgs) = found.ok_or_else(|| ApiError::not_found("Conversation"))?;
+    Ok(Json(convert::conversation(&conv, &msgs)))
+}
+
+async fn rename(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameConversationRequest>,
+) -> Result<Json<ConversationSummary>, ApiError> {
+    let id = conversation_id(&id)?;
+    let title = validate::title(&body.title)?;
+    let now = db::now();
+    let renamed = state
+        .db
+        .write(move |c| -> Result<_, DbError> {
+            Ok(conversations::rename(c, &user.id, &id, &title, now)?)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("Conversation"))?;
+    Ok(Json(convert::summary(&renamed)))
+}
+
+async fn remove(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<StatusResponse>, ApiError> {
+    let id = conversation_id(&id)?;
+    let deleted = state
+        .db
+        .write(move |c| -> Result<bool, DbError> { Ok(conversations::delete(c, &user.id, &id)?) })
+        .await?;
+    if deleted {
+        Ok(Json(StatusResponse::new("deleted")))
+    } else {
+        Err(ApiError::not_found("Conversation"))
+    }
+}

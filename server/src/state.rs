@@ -1,0 +1,46 @@
+//! What every handler can reach; cheap to clone.
+
+use std::sync::Arc;
+
+use crate::auth::{AuthLimiter, PasswordHasher, TokenService};
+use crate::config::{Config, ModelDefaults};
+use crate::crypto::{CryptoError, KeySealer};
+use crate::db::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub tokens: Arc<TokenService>,
+    pub passwords: PasswordHasher,
+    pub sealer: Arc<KeySealer>,
+    pub limiter: Arc<AuthLimiter>,
+    pub models: Arc<ModelDefaults>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(config: &Config, db: Db) -> Result<Self, CryptoError> {
+        Ok(Self {
+            db,
+            tokens: Arc::new(TokenService::new(
+                &config.jwt_secret,
+                config.access_token_ttl,
+                config.refresh_token_ttl,
+            )),
+            passwords: PasswordHasher::new(config.bcrypt_cost),
+            sealer: Arc::new(KeySealer::new(
+                &config.api_key_encryption_key,
+                &config.api_key_encryption_key_previous,
+            )?),
+            limiter: Arc::new(AuthLimiter::new(config.auth_rate_per_minute)),
+            models: Arc::new(config.models.clone()),
+        })
+    }
+}

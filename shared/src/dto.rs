@@ -1,0 +1,413 @@
+//! Request and response bodies of the HTTP API, named and shaped as in `API.md`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The provider a key is for when a request does not name one.
+pub const DEFAULT_PROVIDER: &str = "openrouter";
+
+/// Every error response: `{"detail": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub detail: String,
+}
+
+/// `{"status": "ok"}`, `{"status": "deleted"}`, `{"status": "cancelled"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    pub status: String,
+}
+
+impl StatusResponse {
+    pub fn new(status: &str) -> Self {
+        Self {
+            status: status.to_owned(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- accounts
+
+/// Body of `POST /api/auth/register` and `POST /api/auth/login`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Answer of register, login and refresh.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `"bearer"`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /api/auth/refresh` and `POST /api/auth/logout`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest { .. }")
+    }
+}
+
+/// Answer of `GET /api/auth/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResponse {
+    pub id: Uuid,
+    pub email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/auth/password`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChangeRequest { .. }")
+    }
+}
+
+/// Body of `DELETE /api/auth/me`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteAccountRequest {
+    pub password: String,
+}
+
+impl std::fmt::Debug for DeleteAccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeleteAccountRequest { .. }")
+    }
+}
+
+// ----------------------------------------------------------- provider keys
+
+/// Body of `POST /api/settings/api-key`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRequest {
+    pub api_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+impl std::fmt::Debug for ApiKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyRequest")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A saved provider key, described without its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyResponse {
+    pub id: Uuid,
+    pub provider: String,
+    /// `"..."` followed by the key's last four characters.
+    pub key_hint: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+// ------------------------------------------------------------------ models
+
+/// Answer of `GET /api/models`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelsResponse {
+    pub models: Vec<String>,
+    pub default_models: Vec<String>,
+    pub default_lead_model: String,
+}
+
+// ----------------------------------------------------------- conversations
+
+/// Body of `POST /api/conversations`; both fields fall back to the server's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateConversationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_model: Option<String>,
+}
+
+/// Body of `PATCH /api/conversations/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameConversationRequest {
+    pub title: String,
+}
+
+/// Body of `POST /api/conversations/{id}/message[/stream]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMessageRequest {
+    pub content: String,
+}
+
+/// A conversation without its messages, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Time of the last message or rename.
+    pub updated_at: DateTime<Utc>,
+    pub title: String,
+    pub message_count: i64,
+    pub models: Vec<String>,
+    pub lead_model: String,
+}
+
+/// A conversation with all its messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub title: String,
+    pub message_count: i64,
+    pub models: Vec<String>,
+    pub lead_model: String,
+    pub messages: Vec<Message>,
+}
+
+impl Conversation {
+    /// The same conversation without its messages.
+    pub fn summary(&self) -> ConversationSummary {
+        ConversationSummary {
+            id: self.id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            title: self.title.clone(),
+            message_count: self.message_count,
+            models: self.models.clone(),
+            lead_model: self.lead_model.clone(),
+        }
+    }
+}
+
+/// `"user"`; a marker so that a [`Message`] tells its kind on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserRole {
+    #[serde(rename = "user")]
+    User,
+}
+
+/// `"assistant"`; see [`UserRole`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AssistantRole {
+    #[serde(rename = "assistant")]
+    Assistant,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Message {
+    User(UserMessage),
+    Assistant(Box<AssistantMessage>),
+}
+
+/// A question asked by the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserMessage {
+    pub id: Uuid,
+    pub role: UserRole,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a council run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Complete,
+    /// A final answer exists, but some council model failed.
+    Partial,
+    /// No final answer; finished stages are kept.
+    Failed,
+}
+
+impl RunStatus {
+    /// The value stored in the database and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Complete => "complete",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "complete" => Some(Self::Complete),
+            "partial" => Some(Self::Partial),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// The council's answer to one question, stage by stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssistantMessage {
+    pub id: Uuid,
+    pub role: AssistantRole,
+    pub created_at: DateTime<Utc>,
+    pub status: RunStatus,
+    pub stage1: Vec<Stage1Result>,
+    pub stage2: Vec<Stage2Result>,
+    pub stage3: Option<Stage3Result>,
+    pub metadata: Metadata,
+    pub error: Option<String>,
+}
+
+/// One council model's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage1Result {
+    pub model: String,
+    pub response: String,
+}
+
+/// One council model's evaluation of the anonymised answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage2Result {
+    pub model: String,
+    pub ranking: String,
+    /// Labels (`"Response A"`, …) best first, as parsed from `ranking`.
+    pub parsed_ranking: Vec<String>,
+}
+
+/// The lead model's synthesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage3Result {
+    pub model: String,
+    pub response: String,
+}
+
+/// Everything about a run that is not an answer; persisted with the message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub label_to_model: BTreeMap<String, String>,
+    #[serde(default)]
+    pub aggregate_rankings: Vec<AggregateRanking>,
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+/// A model's average position over all evaluations that ranked it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateRanking {
+    pub model: String,
+    pub average_rank: f64,
+    pub rankings_count: u32,
+}
+
+/// A model call that failed during a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub model: String,
+    pub stage: u8,
+    pub error: String,
+}
+
+/// Tokens (and, where the provider reports it, cost) summed over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_tell_their_kind_on_the_wire() {
+        let user = r#"{"id":"6f1c2e44-1d7b-4c55-9a55-3b1e0e0f3a11","role":"user","content":"hi","created_at":"2026-11-26T09:00:00Z"}"#;
+        let parsed: Message = serde_json::from_str(user).expect("user message parses");
+        assert!(matches!(parsed, Message::User(_)));
+
+        let assistant = serde_json::json!({
+            "id": "6f1c2e44-1d7b-4c55-9a55-3b1e0e0f3a12",
+            "role": "assistant",
+            "created_at": "2026-11-26T09:00:01.5Z",
+            "status": "partial",
+            "stage1": [{"model": "a/b", "response": "x"}],
+            "stage2": [],
+            "stage3": null,
+            "metadata": {"label_to_model": {}, "aggregate_rankings": [], "failures": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2}},
+            "error": null
+        });
+        let parsed: Message = serde_json::from_value(assistant.clone()).expect("assistant parses");
+        match &parsed {
+            Message::Assistant(a) => assert_eq!(a.status, RunStatus::Partial),
+            Message::User(_) => panic!("an assistant message parsed as a user message"),
+        }
+        assert_eq!(
+            serde_json::to_value(&parsed).expect("serialises"),
+            assistant,
+            "a message survives a round trip unchanged"
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = Credentials {
+            email: "a@x.io".into(),
+            password: "hunter22-secret".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter22"));
+        let t = TokenResponse {
+            access_token: "aaa.bbb.ccc".into(),
+            refresh_token: "ddd.eee.fff".into(),
+            token_type: "bearer".into(),
+            expires_in: 900,
+        };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("aaa.bbb") && !shown.contains("ddd.eee"));
+        let k = ApiKeyRequest {
+            api_key: "sk-or-v1-verysecret".into(),
+            provider: None,
+        };
+        assert!(!format!("{k:?}").contains("verysecret"));
+    }
+}

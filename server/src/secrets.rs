@@ -263,14 +263,10 @@ mod tests {
     #[test]
     fn placeholder_and_short_secrets_are_refused() {
         let data = tempfile::tempdir().expect("tempdir");
-        let err = load_jwt(Some(PLACEHOLDER), None, data.path())
-            .err()
-            .expect("refused");
+        let err = load_jwt(Some(PLACEHOLDER), None, data.path()).expect_err("refused");
         assert!(err.to_string().contains("placeholder"));
         assert!(!err.to_string().contains(&"x".repeat(10)));
-        let err = load_jwt(Some("short-secret"), None, data.path())
-            .err()
-            .expect("refused");
+        let err = load_jwt(Some("short-secret"), None, data.path()).expect_err("refused");
         assert!(err.to_string().contains("at least 32 bytes"));
         assert!(
             !err.to_string().contains("short-secret"),

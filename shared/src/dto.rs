@@ -369,7 +369,7 @@ mod tests {
         let assistant = serde_json::json!({
             "id": "6f1c2e44-1d7b-4c55-9a55-3b1e0e0f3a12",
             "role": "assistant",
-            "created_at": "2026-11-26T09:00:01.5Z",
+            "created_at": "2026-11-26T09:00:01.500Z",
             "status": "partial",
             "stage1": [{"model": "a/b", "response": "x"}],
             "stage2": [],

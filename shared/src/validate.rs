@@ -59,12 +59,16 @@ pub fn email(raw: &str) -> Result<String, Invalid> {
     Ok(email)
 }
 
-/// A new password: at least 8 characters and at most 71 bytes.
+/// A new password: at least 8 characters and at most 71 bytes, no NUL
+/// (bcrypt would stop reading there).
 pub fn password(password: &str) -> Result<(), Invalid> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return invalid(format!(
             "Password must be at least {PASSWORD_MIN_CHARS} characters"
         ));
+    }
+    if password.contains('\0') {
+        return invalid("Password must not contain NUL characters");
     }
     if password.len() > PASSWORD_MAX_BYTES {
         return invalid(format!(
@@ -125,11 +129,14 @@ pub fn council_models(models: &[String]) -> Result<Vec<String>, Invalid> {
     Ok(distinct)
 }
 
-/// A conversation title: trimmed, not empty, at most 200 characters.
+/// A conversation title: trimmed, one line, not empty, at most 200 characters.
 pub fn title(raw: &str) -> Result<String, Invalid> {
     let title = raw.trim();
     if title.is_empty() {
         return invalid("Title must not be empty");
+    }
+    if title.chars().any(char::is_control) {
+        return invalid("Title must be one line without control characters");
     }
     if title.chars().count() > TITLE_MAX_CHARS {
         return invalid(format!(
@@ -139,10 +146,14 @@ pub fn title(raw: &str) -> Result<String, Invalid> {
     Ok(title.to_owned())
 }
 
-/// A question: not blank, at most 32,000 characters.
+/// A question: not blank, no NUL (PostgreSQL text cannot hold it), at most
+/// 32,000 characters.
 pub fn content(content: &str) -> Result<(), Invalid> {
     if content.trim().is_empty() {
         return invalid("Message content must not be empty");
+    }
+    if content.contains('\0') {
+        return invalid("Message content must not contain NUL characters");
     }
     if content.chars().count() > CONTENT_MAX_CHARS {
         return invalid(format!(
@@ -152,7 +163,8 @@ pub fn content(content: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// A provider key: trimmed, at least 10 characters, no whitespace inside.
+/// A provider key: trimmed, at least 10 characters, no whitespace or control
+/// characters inside.
 pub fn api_key(raw: &str) -> Result<String, Invalid> {
     let key = raw.trim();
     if key.chars().count() < API_KEY_MIN_CHARS {
@@ -160,8 +172,8 @@ pub fn api_key(raw: &str) -> Result<String, Invalid> {
             "API key must be at least {API_KEY_MIN_CHARS} characters"
         ));
     }
-    if key.chars().any(char::is_whitespace) {
-        return invalid("API key must not contain whitespace");
+    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return invalid("API key must not contain whitespace or control characters");
     }
     Ok(key.to_owned())
 }
@@ -268,5 +280,9 @@ mod tests {
         assert!(content(" \n\t").is_err());
         assert!(content(&"x".repeat(32_001)).is_err());
         assert!(content("why?").is_ok());
+        assert!(content("a\0b").is_err());
+        assert!(title("a\nb").is_err() && title("a\0").is_err());
+        assert!(api_key("sk-or-v1-\0\0\0\0").is_err());
+        assert!(password("pass\0word").is_err());
     }
 }

@@ -27,7 +27,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations
 
 /// Key of the PostgreSQL advisory lock that keeps replicas starting together
 /// from running the same migration twice.
-const MIGRATION_LOCK_KEY: i64 = 0x636f_756e_6369_6c;
+const MIGRATION_LOCK_KEY: i64 = 0x0063_6f75_6e63_696c;
 
 /// A connection to either backend; queries written once run on both.
 #[derive(diesel::MultiConnection)]

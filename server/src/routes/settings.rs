@@ -70,7 +70,9 @@ async fn remove(
     State(state): State<AppState>,
     Path(provider): Path<String>,
 ) -> Result<Json<StatusResponse>, ApiError> {
-    let provider = provider.trim().to_lowercase();
+    // An unknown provider cannot have a saved key.
+    let provider = validate::provider(&provider)
+        .map_err(|_| ApiError::NotFound("No API key saved for this provider".into()))?;
     let deleted = state
         .db
         .write(move |c| -> Result<bool, DbError> { Ok(api_keys::delete(c, &user.id, &provider)?) })

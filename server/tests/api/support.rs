@@ -1,0 +1,400 @@
+//! The test harness: a server per test, on its own database.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use council_server::Server;
+use council_server::config::{Config, ModelDefaults};
+use council_server::crypto::KeySealer;
+use council_server::db::{DatabaseUrl, DbConnection};
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const MODELS: &[&str] = &["test/alpha", "test/beta", "test/gamma"];
+pub const LEAD: &str = "test/lead";
+
+/// A running server with its own database and data directory.
+pub struct TestApp {
+    pub server: Option<Server>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub database: DatabaseUrl,
+    pg: Option<PgDatabase>,
+}
+
+/// A database made for one test on the server named by TEST_DATABASE_URL,
+/// dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
+    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
+/// The harness's response: status, headers and the JSON body (Null if none).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn detail(&self) -> &str {
+        self.body["detail"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no detail in {:?}", self.body))
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_error(self, status: u16) -> Self {
+        let r = self.expect(status);
+        assert!(
+            r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "error without a detail: {}",
+            r.body
+        );
+        if status == 401 {
+            assert_eq!(
+                r.headers
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Bearer"),
+                "401 without WWW-Authenticate: Bearer"
+            );
+        }
+        r
+    }
+}
+
+/// What a signed-in test user holds.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub fn test_config(database: DatabaseUrl, data_dir: &std::path::Path) -> Config {
+    let jwt = "t".repeat(48);
+    Config {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        database,
+        data_dir: data_dir.to_owned(),
+        jwt_secret: SecretString::from(jwt),
+        api_key_encryption_key: SecretString::from(KeySealer::generate_master_key().expect("key")),
+        api_key_encryption_key_previous: vec![],
+        openrouter_base_url: "http://127.0.0.1:9".into(),
+        models: ModelDefaults::new(
+            MODELS.iter().map(|s| s.to_string()).collect(),
+            vec![],
+            LEAD.into(),
+            "test/title".into(),
+        )
+        .expect("valid models"),
+        access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(3600),
+        bcrypt_cost: 4,
+        cors_origins: vec![],
+        upstream_timeout: Duration::from_secs(5),
+        db_pool_size: 4,
+        auth_rate_per_minute: 1000,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server with the test defaults changed by `tweak`.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let (database, pg) = match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("council_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .expect("TEST_DATABASE_URL must name a reachable PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let url = with_database(&admin_url, &name);
+                (
+                    DatabaseUrl::parse(&url).expect("postgres url"),
+                    Some(PgDatabase { admin_url, name }),
+                )
+            }
+            None => (DatabaseUrl::sqlite_in(data_dir.path()), None),
+        };
+        let mut config = test_config(database.clone(), data_dir.path());
+        tweak(&mut config);
+        let server = Server::start(&config).await.expect("server starts");
+        let base = format!("http://{}", server.addr());
+        Self {
+            server: Some(server),
+            base,
+            client: reqwest::Client::new(),
+            data_dir,
+            database,
+            pg,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A direct connection to the test's database, for checks HTTP cannot make.
+    pub fn connect_db(&self) -> DbConnection {
+        match &self.database {
+            DatabaseUrl::Sqlite(path) => DbConnection::Sqlite(
+                diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite"),
+            ),
+            DatabaseUrl::Postgres(url) => {
+                DbConnection::Pg(diesel::PgConnection::establish(url).expect("open postgres"))
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request reaches the server")).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{status}: body is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, email: &str) -> Session {
+        let r = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await
+            .expect(200);
+        session(email, &r.body)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Creates a conversation with the default council; returns its id.
+    pub async fn new_conversation(&self, token: &str) -> String {
+        let r = self
+            .post("/api/conversations", Some(token), json!({}))
+            .await
+            .expect(200);
+        r.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Appends a user message directly in the database (sending messages
+    /// through the council is not part of these tests).
+    pub async fn add_user_message(&self, conversation_id: &str, content: &str) {
+        let db = self.server.as_ref().expect("running").state().db.clone();
+        let (id, content) = (conversation_id.to_owned(), content.to_owned());
+        db.write(move |c| -> Result<(), council_server::db::DbError> {
+            let mut m =
+                council_server::db::messages::new_user(&id, &content, council_server::db::now());
+            Ok(council_server::db::messages::append(c, &mut m)?)
+        })
+        .await
+        .expect("message stored");
+    }
+
+    /// Stops the server (waiting for in-flight requests).
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+    }
+}
+
+pub fn session(email: &str, body: &Value) -> Session {
+    assert_eq!(body["token_type"], "bearer");
+    assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0));
+    Session {
+        email: email.to_owned(),
+        access: body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        refresh: body["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
+    }
+}
+
+/// A unique email for a test.
+pub fn email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Dump {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dump: String,
+}
+
+/// Rows in `table`.
+pub fn count_rows(conn: &mut DbConnection, table: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let q = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"));
+    let rows: Vec<Count> = match conn {
+        DbConnection::Sqlite(c) => q.load(c),
+        DbConnection::Pg(c) => q.load(c),
+    }
+    .expect("count");
+    rows.first().map_or(0, |r| r.n)
+}
+
+/// Every byte the database keeps, as far as a test can see it: the SQLite
+/// files (main and WAL), or a text dump of every table on PostgreSQL.
+pub fn database_contents(app: &TestApp) -> Vec<u8> {
+    use diesel::RunQueryDsl;
+    match &app.database {
+        DatabaseUrl::Sqlite(path) => {
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let p = format!("{}{suffix}", path.display());
+                if let Ok(b) = std::fs::read(&p) {
+                    bytes.extend(b);
+                }
+            }
+            bytes
+        }
+        DatabaseUrl::Postgres(url) => {
+            let mut c = diesel::PgConnection::establish(url).expect("connect");
+            let mut out = Vec::new();
+            for table in [
+                "users",
+                "user_api_keys",
+                "refresh_token_families",
+                "conversations",
+                "messages",
+            ] {
+                let rows: Vec<Dump> = diesel::sql_query(format!(
+                    "SELECT COALESCE(string_agg(t::text, '|'), '') AS dump FROM {table} t"
+                ))
+                .load(&mut c)
+                .expect("dump");
+                for r in rows {
+                    out.extend(r.dump.into_bytes());
+                }
+            }
+            out
+        }
+    }
+}
+
+/// True when `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A timestamp field, parsed (string comparison would misorder differing
+/// numbers of fractional digits).
+pub fn ts(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp string")).expect("RFC 3339")
+}

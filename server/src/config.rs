@@ -182,6 +182,43 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
 }
 
+impl Config {
+    /// Every setting at its default, with fresh secrets held only in memory
+    /// and BCRYPT_COST as given: for tests, benchmarks and in-process servers.
+    pub fn with_defaults(
+        database: DatabaseUrl,
+        data_dir: PathBuf,
+        bcrypt_cost: u32,
+    ) -> Result<Self, ConfigError> {
+        let split = |s: &str| s.split(',').map(str::to_owned).collect::<Vec<_>>();
+        Ok(Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database,
+            data_dir,
+            jwt_secret: SecretString::from(secrets::generate_jwt_secret()),
+            api_key_encryption_key: SecretString::from(
+                crate::crypto::KeySealer::generate_master_key()
+                    .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            ),
+            api_key_encryption_key_previous: vec![],
+            openrouter_base_url: "https://openrouter.ai/api/v1".into(),
+            models: ModelDefaults::new(
+                split(DEFAULT_MODELS),
+                vec![],
+                DEFAULT_LEAD_MODEL.into(),
+                DEFAULT_TITLE_MODEL.into(),
+            )?,
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(604_800),
+            bcrypt_cost,
+            cors_origins: vec![],
+            upstream_timeout: Duration::from_secs(120),
+            db_pool_size: 8,
+            auth_rate_per_minute: 30,
+        })
+    }
+}
+
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")

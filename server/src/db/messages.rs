@@ -5,6 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use council_shared::RunStatus;
+
 use super::DbConnection;
 use super::schema::{conversations, messages};
 
@@ -26,6 +28,8 @@ pub struct Message {
     pub error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The server instance executing a running council (`server_instances`).
+    pub runner_id: Option<String>,
 }
 
 pub const ROLE_USER: &str = "user";
@@ -76,5 +80,96 @@ pub fn new_user(conversation_id: &str, content: &str, now: NaiveDateTime) -> Mes
         error: None,
         created_at: now,
         updated_at: now,
+        runner_id: None,
     }
+}
+
+/// A running assistant message, owned by `runner_id`, ready for [`append`].
+/// A conversation has at most one (a unique index): appending a second
+/// fails with a unique violation.
+pub fn new_running(conversation_id: &str, runner_id: &str, now: NaiveDateTime) -> Message {
+    Message {
+        id: super::new_id(),
+        conversation_id: conversation_id.to_owned(),
+        seq: 0,
+        role: ROLE_ASSISTANT.to_owned(),
+        content: String::new(),
+        status: Some(RunStatus::Running.as_str().to_owned()),
+        stage1: Some("[]".to_owned()),
+        stage2: Some("[]".to_owned()),
+        stage3: None,
+        metadata: Some("{}".to_owned()),
+        error: None,
+        created_at: now,
+        updated_at: now,
+        runner_id: Some(runner_id.to_owned()),
+    }
+}
+
+/// The stored form of a run's progress.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = messages, treat_none_as_null = true)]
+pub struct RunProgress {
+    /// The final answer once it exists (what `?q=` searches).
+    pub content: String,
+    pub status: Option<String>,
+    pub stage1: Option<String>,
+    pub stage2: Option<String>,
+    pub stage3: Option<String>,
+    pub metadata: Option<String>,
+    pub error: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Records a run's progress, as long as `runner_id` still owns the
+/// message (a run given up for dead by another instance stays failed).
+/// Returns whether the row was updated.
+pub fn save_progress(
+    conn: &mut DbConnection,
+    message_id: &str,
+    runner_id: &str,
+    progress: &RunProgress,
+    finished: bool,
+) -> QueryResult<bool> {
+    let target = messages::table
+        .filter(messages::id.eq(message_id))
+        .filter(messages::runner_id.eq(runner_id));
+    let n = if finished {
+        diesel::update(target)
+            .set((progress, messages::runner_id.eq(None::<String>)))
+            .execute(conn)?
+    } else {
+        diesel::update(target).set(progress).execute(conn)?
+    };
+    Ok(n > 0)
+}
+
+/// Marks failed every running message whose runner is not among `alive`
+/// (the instances known to be working), keeping the stages they finished.
+pub fn fail_orphaned_runs(
+    conn: &mut DbConnection,
+    alive: &[String],
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let running = || messages::table.filter(messages::status.eq(RunStatus::Running.as_str()));
+    let failed = || {
+        (
+            messages::status.eq(RunStatus::Failed.as_str()),
+            messages::error.eq(error),
+            messages::runner_id.eq(None::<String>),
+            messages::updated_at.eq(now),
+        )
+    };
+    let orphaned_by_owner = diesel::update(
+        running()
+            .filter(messages::runner_id.is_not_null())
+            .filter(messages::runner_id.ne_all(alive)),
+    )
+    .set(failed())
+    .execute(conn)?;
+    let ownerless = diesel::update(running().filter(messages::runner_id.is_null()))
+        .set(failed())
+        .execute(conn)?;
+    Ok(orphaned_by_owner + ownerless)
 }

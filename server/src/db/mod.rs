@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod conversations;
+pub mod instances;
 pub mod messages;
 pub mod refresh_tokens;
 pub mod schema;
@@ -209,7 +210,10 @@ impl Db {
             .max_size(size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .test_on_check_out(false)
+            // A PostgreSQL connection can die under us (server restart,
+            // failover); checking it costs a round trip but never hands out a
+            // dead one. SQLite connections cannot go away.
+            .test_on_check_out(!url.is_sqlite())
             .build(ConnectionManager { url: url.clone() })?;
         if let DatabaseUrl::Sqlite(path) = url {
             restrict_to_owner(path);
@@ -274,11 +278,15 @@ impl Db {
         .await?
     }
 
-    /// True when the database answers a trivial query.
+    /// True when the database answers a trivial query within two seconds.
     pub async fn ping(&self) -> bool {
-        self.read(|conn| conn.batch_execute("SELECT 1"))
-            .await
-            .is_ok()
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            pool.get_timeout(Duration::from_secs(2))
+                .is_ok_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

@@ -64,6 +64,15 @@ diesel::table! {
         error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        runner_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    server_instances (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
     }
 }
 
@@ -78,4 +87,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_token_families,
     conversations,
     messages,
+    server_instances,
 );

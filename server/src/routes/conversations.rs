@@ -50,6 +50,11 @@ async fn list(
         .q
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty());
+    if text.as_deref().is_some_and(|t| t.contains('\0')) {
+        return Err(ApiError::BadRequest(
+            "Search text must not contain NUL characters".into(),
+        ));
+    }
     let rows = state
         .db
         .read(move |c| conversations::list(c, &user.id, text.as_deref()))

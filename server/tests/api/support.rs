@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use council_server::Server;
 use council_server::config::{Config, ModelDefaults};
-use council_server::crypto::KeySealer;
 use council_server::db::{DatabaseUrl, DbConnection};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use reqwest::{Method, StatusCode};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -113,30 +111,22 @@ pub struct Session {
 }
 
 pub fn test_config(database: DatabaseUrl, data_dir: &std::path::Path) -> Config {
-    let jwt = "t".repeat(48);
-    Config {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        database,
-        data_dir: data_dir.to_owned(),
-        jwt_secret: SecretString::from(jwt),
-        api_key_encryption_key: SecretString::from(KeySealer::generate_master_key().expect("key")),
-        api_key_encryption_key_previous: vec![],
-        openrouter_base_url: "http://127.0.0.1:9".into(),
-        models: ModelDefaults::new(
-            MODELS.iter().map(|s| s.to_string()).collect(),
-            vec![],
-            LEAD.into(),
-            "test/title".into(),
-        )
-        .expect("valid models"),
-        access_token_ttl: Duration::from_secs(900),
-        refresh_token_ttl: Duration::from_secs(3600),
-        bcrypt_cost: 4,
-        cors_origins: vec![],
-        upstream_timeout: Duration::from_secs(5),
-        db_pool_size: 4,
-        auth_rate_per_minute: 1000,
-    }
+    let mut c =
+        Config::with_defaults(database, data_dir.to_owned(), 4).expect("defaults are valid");
+    c.openrouter_base_url = "http://127.0.0.1:9".into();
+    c.models = ModelDefaults::new(
+        MODELS.iter().map(|s| s.to_string()).collect(),
+        vec![],
+        LEAD.into(),
+        "test/title".into(),
+    )
+    .expect("valid models");
+    c.access_token_ttl = Duration::from_secs(900);
+    c.refresh_token_ttl = Duration::from_secs(3600);
+    c.upstream_timeout = Duration::from_secs(5);
+    c.db_pool_size = 4;
+    c.auth_rate_per_minute = 1000;
+    c
 }
 
 impl TestApp {

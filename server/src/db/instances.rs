@@ -1,0 +1,39 @@
+//! The `server_instances` table: each running server process heart-beats
+//! here, so that the runs of a process that died can be told from the runs
+//! of a live replica.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::server_instances as instances;
+
+pub fn register(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(instances::table)
+        .values((
+            instances::id.eq(id),
+            instances::started_at.eq(now),
+            instances::heartbeat_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn heartbeat(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(instances::table.find(id))
+        .set(instances::heartbeat_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn remove(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(instances::table.find(id))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Instances that heart-beat after `since`; older ones are forgotten.
+pub fn alive_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+    diesel::delete(instances::table.filter(instances::heartbeat_at.lt(since))).execute(conn)?;
+    instances::table.select(instances::id).load(conn)
+}

@@ -133,6 +133,14 @@ pub struct ServerArgs {
     /// Database connections in the pool.
     #[arg(long, env = "COUNCIL_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
+    /// On SIGTERM/SIGINT, how long running councils may go on before they are stopped.
+    #[arg(
+        long,
+        env = "COUNCIL_SHUTDOWN_GRACE_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
     /// Register/login attempts per client address per minute (0: no limit).
     #[arg(
         long,
@@ -164,6 +172,7 @@ pub enum ConfigError {
 }
 
 /// Everything the server runs with, resolved and checked.
+#[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub database: DatabaseUrl,
@@ -180,6 +189,7 @@ pub struct Config {
     pub upstream_timeout: Duration,
     pub db_pool_size: u32,
     pub auth_rate_per_minute: u32,
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -215,6 +225,7 @@ impl Config {
             upstream_timeout: Duration::from_secs(120),
             db_pool_size: 8,
             auth_rate_per_minute: 30,
+            shutdown_grace: Duration::from_secs(20),
         })
     }
 }
@@ -384,6 +395,7 @@ impl ServerArgs {
             upstream_timeout: Duration::from_secs(self.upstream_timeout_secs.max(1)),
             db_pool_size: self.db_pool_size.max(1),
             auth_rate_per_minute: self.auth_rate_per_minute,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         })
     }
 }

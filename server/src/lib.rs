@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod convert;
+pub mod council;
 pub mod crypto;
 pub mod db;
 pub mod error;
@@ -30,6 +31,8 @@ pub enum StartError {
     Database(#[from] db::DbError),
     #[error("API key encryption: {0}")]
     Crypto(#[from] crypto::CryptoError),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -43,6 +46,7 @@ pub struct Server {
     addr: SocketAddr,
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
+    shutdown_grace: std::time::Duration,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -55,7 +59,15 @@ impl Server {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied database migrations");
         }
-        let state = AppState::new(config, db)?;
+        let upstream = council::upstream::UpstreamClient::new(
+            &config.openrouter_base_url,
+            config.upstream_timeout,
+            council::upstream::RetryPolicy::default(),
+        )?;
+        let council =
+            council::Council::start(db.clone(), upstream, config.models.title_model.clone())
+                .await?;
+        let state = AppState::new(config, db, council)?;
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -80,6 +92,7 @@ impl Server {
             addr,
             state,
             stop: Some(stop),
+            shutdown_grace: config.shutdown_grace,
             task,
         })
     }
@@ -103,11 +116,14 @@ impl Server {
         self.shutdown().await
     }
 
-    /// Stops accepting connections and waits for in-flight requests.
+    /// Stops accepting connections, gives running councils up to the
+    /// configured grace to finish (the rest end `failed`, their finished
+    /// stages kept), and waits for in-flight requests.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.council.shutdown(self.shutdown_grace).await;
         (&mut self.task)
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)))

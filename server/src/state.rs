@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::{AuthLimiter, PasswordHasher, TokenService};
 use crate::config::{Config, ModelDefaults};
+use crate::council::Council;
 use crate::crypto::{CryptoError, KeySealer};
 use crate::db::Db;
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub sealer: Arc<KeySealer>,
     pub limiter: Arc<AuthLimiter>,
     pub models: Arc<ModelDefaults>,
+    pub council: Council,
 }
 
 impl std::fmt::Debug for AppState {
@@ -26,7 +28,7 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, db: Db) -> Result<Self, CryptoError> {
+    pub fn new(config: &Config, db: Db, council: Council) -> Result<Self, CryptoError> {
         Ok(Self {
             db,
             tokens: Arc::new(TokenService::new(
@@ -41,6 +43,7 @@ impl AppState {
             )?),
             limiter: Arc::new(AuthLimiter::new(config.auth_rate_per_minute)),
             models: Arc::new(config.models.clone()),
+            council,
         })
     }
 }

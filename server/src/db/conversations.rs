@@ -9,6 +9,9 @@ use super::schema::{conversations, messages};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
+/// The title of a conversation that has not been named yet.
+pub const DEFAULT_TITLE: &str = "New Conversation";
+
 /// A stored conversation; `models` is a JSON array.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = conversations)]
@@ -104,6 +107,19 @@ pub fn rename(
         return Ok(None);
     }
     find(conn, user_id, id)
+}
+
+/// Sets the title made from the first question, unless the user has
+/// renamed the conversation meanwhile. Not counted as activity.
+pub fn set_generated_title(conn: &mut DbConnection, id: &str, title: &str) -> QueryResult<bool> {
+    diesel::update(
+        conversations::table
+            .filter(conversations::id.eq(id))
+            .filter(conversations::title.eq(DEFAULT_TITLE)),
+    )
+    .set(conversations::title.eq(title))
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Deletes the conversation and its messages; returns whether it existed.

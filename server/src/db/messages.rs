@@ -44,6 +44,16 @@ pub fn list(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<M
         .load(conn)
 }
 
+/// A conversation's (role, content) pairs, oldest first: the questions and
+/// final answers follow-ups carry, without the stored stages.
+pub fn turns(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<(String, String)>> {
+    messages::table
+        .filter(messages::conversation_id.eq(conversation_id))
+        .order(messages::seq.asc())
+        .select((messages::role, messages::content))
+        .load(conn)
+}
+
 /// Appends a message at the end of its conversation (its `seq` is assigned
 /// here) and records the activity. Call inside a write transaction.
 pub fn append(conn: &mut DbConnection, message: &mut Message) -> QueryResult<()> {

@@ -20,8 +20,6 @@ use crate::db::{self, DbError, conversations, messages};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub const DEFAULT_TITLE: &str = "New Conversation";
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(create))
@@ -34,7 +32,7 @@ struct ListQuery {
 }
 
 /// A path id in stored form; anything that is not a UUID cannot exist.
-fn conversation_id(raw: &str) -> Result<String, ApiError> {
+pub(super) fn conversation_id(raw: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
         .map(|u| u.to_string())
         .map_err(|_| ApiError::not_found("Conversation"))
@@ -98,7 +96,7 @@ async fn create(
     let row = conversations::Conversation {
         id: db::new_id(),
         user_id: user.id,
-        title: DEFAULT_TITLE.to_owned(),
+        title: conversations::DEFAULT_TITLE.to_owned(),
         models: serde_json::to_string(&models).map_err(ApiError::internal)?,
         lead_model,
         message_count: 0,

@@ -3,6 +3,7 @@
 mod auth;
 mod conversations;
 mod health;
+mod messages;
 mod models;
 mod settings;
 
@@ -37,7 +38,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/auth", auth::routes())
         .nest("/api/settings", settings::routes())
         .nest("/api/models", models::routes())
-        .nest("/api/conversations", conversations::routes())
+        .nest(
+            "/api/conversations",
+            conversations::routes().merge(messages::routes()),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(json_errors))

@@ -5,6 +5,7 @@
 mod accounts;
 mod binary;
 mod conversations;
+mod council;
 mod hardening;
 mod keys;
 mod support;

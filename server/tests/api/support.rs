@@ -23,6 +23,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub database: DatabaseUrl,
+    /// What the server was started with (a restart reuses it, secrets included).
+    pub config: Config,
     pg: Option<PgDatabase>,
 }
 
@@ -166,6 +168,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             data_dir,
             database,
+            config,
             pg,
         }
     }
@@ -281,6 +284,86 @@ impl TestApp {
         .expect("message stored");
     }
 
+    /// Saves a provider key for the session's user.
+    pub async fn save_key(&self, token: &str, key: &str) {
+        self.post(
+            "/api/settings/api-key",
+            Some(token),
+            json!({"api_key": key}),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// Creates a conversation with the given council and lead.
+    pub async fn conversation_with(&self, token: &str, models: &[&str], lead: &str) -> String {
+        let r = self
+            .post(
+                "/api/conversations",
+                Some(token),
+                json!({"models": models, "lead_model": lead}),
+            )
+            .await
+            .expect(200);
+        r.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Sends a question and waits for the council (`/message`).
+    pub async fn ask(&self, token: &str, conversation: &str, question: &str) -> Resp {
+        self.post(
+            &format!("/api/conversations/{conversation}/message"),
+            Some(token),
+            json!({"content": question}),
+        )
+        .await
+    }
+
+    /// Sends a question on `/message/stream` and reads events until the
+    /// stream ends; returns the status and the events' JSON.
+    pub async fn ask_stream(
+        &self,
+        token: &str,
+        conversation: &str,
+        question: &str,
+    ) -> (StatusCode, Vec<Value>) {
+        let resp = self
+            .client
+            .post(self.url(&format!("/api/conversations/{conversation}/message/stream")))
+            .bearer_auth(token)
+            .json(&json!({"content": question}))
+            .send()
+            .await
+            .expect("sent");
+        let status = resp.status();
+        if !status.is_success() {
+            let body = TestApp::read(resp).await;
+            return (status, vec![body.body]);
+        }
+        let mut events = EventReader::new(resp);
+        let mut all = Vec::new();
+        while let Some(e) = events.next().await {
+            all.push(e);
+        }
+        (status, all)
+    }
+
+    /// The conversation as GET shows it.
+    pub async fn conversation(&self, token: &str, id: &str) -> Value {
+        self.get(&format!("/api/conversations/{id}"), token)
+            .await
+            .expect(200)
+            .body
+    }
+
+    /// Stops the server and starts a new one on the same database with the
+    /// same secrets (tokens stay valid), on a new port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let server = Server::start(&self.config).await.expect("server restarts");
+        self.base = format!("http://{}", server.addr());
+        self.server = Some(server);
+    }
+
     /// Stops the server (waiting for in-flight requests).
     pub async fn stop(&mut self) {
         if let Some(s) = self.server.take() {
@@ -387,4 +470,89 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 /// numbers of fractional digits).
 pub fn ts(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp string")).expect("RFC 3339")
+}
+
+/// Reads `data:` events from a `text/event-stream` response, by hand so the
+/// test sees exactly what is on the wire.
+pub struct EventReader {
+    resp: reqwest::Response,
+    buffer: String,
+    /// Comment lines seen (keep-alives).
+    pub comments: Vec<String>,
+}
+
+impl EventReader {
+    pub fn new(resp: reqwest::Response) -> Self {
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/event-stream"),
+            "not an event stream"
+        );
+        Self {
+            resp,
+            buffer: String::new(),
+            comments: vec![],
+        }
+    }
+
+    /// The next event's JSON, or `None` at the end of the stream.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(d) = line.strip_prefix("data:") {
+                        data.push_str(d.trim_start());
+                    } else if let Some(c) = line.strip_prefix(':') {
+                        self.comments.push(c.trim().to_owned());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some(
+                    serde_json::from_str(&data)
+                        .unwrap_or_else(|_| panic!("event is not JSON: {data}")),
+                );
+            }
+            match self.resp.chunk().await.expect("stream reads") {
+                Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                None => return None,
+            }
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct LastMessage {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    error: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    stage1: String,
+}
+
+/// Status, error and stage-1 JSON of a conversation's last message, read
+/// straight from the database.
+pub fn last_message_state(
+    conn: &mut DbConnection,
+    conversation_id: &str,
+) -> (String, Option<String>, String) {
+    use diesel::RunQueryDsl;
+    let sql = format!(
+        "SELECT COALESCE(status, '') AS status, error, COALESCE(stage1, '') AS stage1 FROM messages \
+         WHERE conversation_id = '{conversation_id}' ORDER BY seq DESC LIMIT 1"
+    );
+    let q = diesel::sql_query(sql);
+    let rows: Vec<LastMessage> = match conn {
+        DbConnection::Sqlite(c) => q.load(c),
+        DbConnection::Pg(c) => q.load(c),
+    }
+    .expect("query");
+    let row = rows.into_iter().next().expect("a message");
+    (row.status, row.error, row.stage1)
 }

@@ -1,0 +1,347 @@
+//! The council: a question to every council model (stage 1), anonymised
+//! peer rankings (stage 2), the lead model's synthesis (stage 3).
+//!
+//! A run belongs to the server, not to the request that started it: it is a
+//! task of its own that stores each stage's results as they exist and sends
+//! its events to whoever listens. A listener that goes away drops only
+//! itself. The database is the source of truth: a running assistant message
+//! is the conversation's lock (one per conversation, across replicas), and
+//! records which server instance runs it, so that the runs of an instance
+//! that died are marked failed by the next one to start.
+
+pub mod prompts;
+pub mod ranking;
+mod run;
+pub mod upstream;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use council_shared::{AssistantMessage, CouncilEvent};
+use secrecy::SecretString;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::db::{self, Db, DbError, instances, messages};
+use upstream::UpstreamClient;
+
+/// Events buffered per run for a listener that falls behind; one that falls
+/// further behind skips deltas but still gets the terminal event.
+const EVENT_BUFFER: usize = 4096;
+/// How often a server instance says it is alive.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+/// An instance silent for this long is dead; its runs are failed.
+pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(45);
+
+/// The error recorded on runs cut short by a server stop or crash.
+pub const STOPPED_ERROR: &str = "The server stopped before the council finished";
+/// The error recorded on runs cancelled by their user.
+pub const CANCELLED_ERROR: &str = "Cancelled";
+
+/// Why a run was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    Cancelled,
+    ServerStopping,
+}
+
+/// What stops a live run from outside.
+#[derive(Debug)]
+struct RunHandle {
+    done: watch::Receiver<Option<AssistantMessage>>,
+    cancel: CancellationToken,
+    reason: Mutex<Option<StopReason>>,
+}
+
+/// What a caller gets back when a run has started.
+#[derive(Debug)]
+pub struct StartedRun {
+    pub user_message_id: uuid::Uuid,
+    pub assistant_message_id: uuid::Uuid,
+    /// Subscribed before the run started: no event is missed.
+    pub events: broadcast::Receiver<CouncilEvent>,
+    /// The final message, once the run has ended.
+    pub done: watch::Receiver<Option<AssistantMessage>>,
+}
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub conversation_id: String,
+    pub question: String,
+    pub models: Vec<String>,
+    pub lead_model: String,
+    pub history: Vec<prompts::Turn>,
+    pub first_message: bool,
+}
+
+/// The council service of one server instance.
+#[derive(Clone)]
+pub struct Council {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    upstream: UpstreamClient,
+    title_model: String,
+    instance_id: String,
+    runs: Mutex<HashMap<String, Arc<RunHandle>>>,
+    tracker: TaskTracker,
+    accepting: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Council {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Council")
+            .field("instance_id", &self.inner.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("A council is already running in this conversation")]
+    AlreadyRunning,
+    #[error("The server is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for StartError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+impl Council {
+    /// Registers this instance and fails the runs of instances that are gone
+    /// (on SQLite, a single-process database: every run not ours).
+    pub async fn start(
+        db: Db,
+        upstream: UpstreamClient,
+        title_model: String,
+    ) -> Result<Self, DbError> {
+        let instance_id = db::new_id();
+        let council = Self {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                upstream,
+                title_model,
+                instance_id: instance_id.clone(),
+                runs: Mutex::new(HashMap::new()),
+                tracker: TaskTracker::new(),
+                accepting: std::sync::atomic::AtomicBool::new(true),
+            }),
+        };
+        let id = instance_id.clone();
+        db.write(move |c| -> Result<(), DbError> { Ok(instances::register(c, &id, db::now())?) })
+            .await?;
+        let failed = council.fail_orphaned_runs().await?;
+        if failed > 0 {
+            tracing::warn!(failed, "marked runs cut off by a server stop as failed");
+        }
+        council.spawn_heartbeat();
+        Ok(council)
+    }
+
+    /// This instance's id (as recorded on the runs it executes).
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+
+    /// Marks failed the running messages no live instance owns.
+    async fn fail_orphaned_runs(&self) -> Result<usize, DbError> {
+        let me = self.inner.instance_id.clone();
+        let single_process = self.inner.db.url().is_sqlite();
+        self.inner
+            .db
+            .write(move |c| -> Result<usize, DbError> {
+                let now = db::now();
+                let alive = if single_process {
+                    vec![me]
+                } else {
+                    let stale =
+                        chrono::Duration::from_std(INSTANCE_STALE_AFTER).unwrap_or_default();
+                    let mut alive = instances::alive_since(c, now - stale)?;
+                    alive.push(me);
+                    alive
+                };
+                Ok(messages::fail_orphaned_runs(c, &alive, STOPPED_ERROR, now)?)
+            })
+            .await
+    }
+
+    /// Heart-beats, and on a shared database also sweeps the runs of
+    /// replicas that stopped heart-beating.
+    fn spawn_heartbeat(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let council = Council { inner };
+                if !council
+                    .inner
+                    .accepting
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    return;
+                }
+                let id = council.inner.instance_id.clone();
+                let beat = council
+                    .inner
+                    .db
+                    .write(move |c| -> Result<(), DbError> {
+                        Ok(instances::heartbeat(c, &id, db::now())?)
+                    })
+                    .await;
+                if let Err(e) = beat {
+                    tracing::warn!(error = %e, "heartbeat failed");
+                }
+                if !council.inner.db.url().is_sqlite() {
+                    match council.fail_orphaned_runs().await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::warn!(failed = n, "marked runs of a stopped replica as failed")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "sweeping orphaned runs failed"),
+                    }
+                }
+            }
+        });
+    }
+
+    /// Stores the question and a running answer, then starts the run.
+    pub async fn start_run(
+        &self,
+        request: RunRequest,
+        key: SecretString,
+    ) -> Result<StartedRun, StartError> {
+        if !self
+            .inner
+            .accepting
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StartError::ShuttingDown);
+        }
+        let now = db::now();
+        let mut user_message = messages::new_user(&request.conversation_id, &request.question, now);
+        let mut assistant =
+            messages::new_running(&request.conversation_id, &self.inner.instance_id, now);
+        let stored = self
+            .inner
+            .db
+            .write(move |c| -> Result<_, DbError> {
+                messages::append(c, &mut user_message)?;
+                messages::append(c, &mut assistant)?;
+                Ok((user_message, assistant))
+            })
+            .await;
+        let (user_message, assistant) = match stored {
+            Ok(rows) => rows,
+            Err(e) if e.is_unique_violation() => return Err(StartError::AlreadyRunning),
+            Err(e) => return Err(e.into()),
+        };
+
+        let (events, receiver) = broadcast::channel(EVENT_BUFFER);
+        let (done_tx, done) = watch::channel(None);
+        let handle = Arc::new(RunHandle {
+            done: done.clone(),
+            cancel: CancellationToken::new(),
+            reason: Mutex::new(None),
+        });
+        self.lock_runs()
+            .insert(request.conversation_id.clone(), handle.clone());
+
+        let assistant_message_id = assistant.id.parse().unwrap_or_default();
+        let run = run::Run::new(self.clone(), request, assistant, key, events);
+        let council = self.clone();
+        self.inner.tracker.spawn(async move {
+            let conversation_id = run.conversation_id().to_owned();
+            let message = run.execute(&handle.cancel, &handle.reason).await;
+            council.lock_runs().remove(&conversation_id);
+            let _ = done_tx.send(Some(message));
+        });
+
+        Ok(StartedRun {
+            user_message_id: user_message.id.parse().unwrap_or_default(),
+            assistant_message_id,
+            events: receiver,
+            done,
+        })
+    }
+
+    /// Stops the conversation's run at once; `None` when none runs here.
+    /// The receiver sees the final message once the run has stored it.
+    pub fn cancel(
+        &self,
+        conversation_id: &str,
+    ) -> Option<watch::Receiver<Option<AssistantMessage>>> {
+        let runs = self.lock_runs();
+        let handle = runs.get(conversation_id)?;
+        handle.stop(StopReason::Cancelled);
+        Some(handle.done.clone())
+    }
+
+    /// Stops accepting runs, lets the running ones finish for up to
+    /// `grace`, then stops the rest (they end `failed`, stages kept).
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner
+            .accepting
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.inner.tracker.close();
+        if tokio::time::timeout(grace, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            let stopping: Vec<Arc<RunHandle>> = self.lock_runs().values().cloned().collect();
+            tracing::warn!(
+                runs = stopping.len(),
+                "stopping runs still going at shutdown"
+            );
+            for handle in &stopping {
+                handle.stop(StopReason::ServerStopping);
+            }
+            self.inner.tracker.wait().await;
+        }
+        let id = self.inner.instance_id.clone();
+        if let Err(e) = self
+            .inner
+            .db
+            .write(move |c| -> Result<(), DbError> { Ok(instances::remove(c, &id)?) })
+            .await
+        {
+            tracing::warn!(error = %e, "could not deregister this instance");
+        }
+    }
+
+    /// Runs in progress on this instance.
+    pub fn running(&self) -> usize {
+        self.lock_runs().len()
+    }
+
+    fn lock_runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RunHandle>>> {
+        self.inner
+            .runs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl RunHandle {
+    fn stop(&self, reason: StopReason) {
+        let mut slot = self
+            .reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(reason);
+        self.cancel.cancel();
+    }
+}

@@ -1,0 +1,467 @@
+//! One council run, from the stored question to the stored answer.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use council_shared::{
+    AssistantMessage, AssistantRole, CouncilEvent, Failure, RunStatus, Stage1Result,
+    Stage2Metadata, Stage2Result, Stage3Result, TitleData, Usage,
+};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use rand::seq::SliceRandom;
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::upstream::{Completion, UpstreamClient, UpstreamError};
+use super::{CANCELLED_ERROR, Council, RunRequest, STOPPED_ERROR, StopReason, prompts, ranking};
+use crate::db::{self, DbError, conversations, messages};
+
+/// How long the end of a run waits for a title still being made.
+const TITLE_GRACE: Duration = Duration::from_secs(10);
+
+/// Why a run ended without a final answer.
+enum Ended {
+    Failed(String),
+    Stopped,
+}
+
+pub(super) struct Run {
+    council: Council,
+    request: RunRequest,
+    message_id: String,
+    key: Arc<SecretString>,
+    events: broadcast::Sender<CouncilEvent>,
+    message: AssistantMessage,
+}
+
+impl Run {
+    pub(super) fn new(
+        council: Council,
+        request: RunRequest,
+        row: messages::Message,
+        key: SecretString,
+        events: broadcast::Sender<CouncilEvent>,
+    ) -> Self {
+        let message = AssistantMessage {
+            id: row.id.parse().unwrap_or_default(),
+            role: AssistantRole::Assistant,
+            created_at: db::utc(row.created_at),
+            status: RunStatus::Running,
+            stage1: vec![],
+            stage2: vec![],
+            stage3: None,
+            metadata: Default::default(),
+            error: None,
+        };
+        Self {
+            council,
+            request,
+            message_id: row.id,
+            key: Arc::new(key),
+            events,
+            message,
+        }
+    }
+
+    pub(super) fn conversation_id(&self) -> &str {
+        &self.request.conversation_id
+    }
+
+    fn emit(&self, event: CouncilEvent) {
+        // No listener is fine: the run goes on and its results are stored.
+        let _ = self.events.send(event);
+    }
+
+    fn upstream(&self) -> UpstreamClient {
+        self.council.inner.upstream.clone()
+    }
+
+    /// Runs the stages until done, failed, or stopped from outside; stores
+    /// and announces the outcome; returns the final message.
+    pub(super) async fn execute(
+        mut self,
+        cancel: &CancellationToken,
+        reason: &Mutex<Option<super::StopReason>>,
+    ) -> AssistantMessage {
+        let title = self.request.first_message.then(|| self.spawn_title());
+        let outcome = {
+            let stages = self.stages();
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => Err(Ended::Stopped),
+                result = stages => result,
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                self.message.status = if self.message.metadata.failures.is_empty() {
+                    RunStatus::Complete
+                } else {
+                    RunStatus::Partial
+                };
+            }
+            Err(Ended::Failed(error)) => {
+                self.message.status = RunStatus::Failed;
+                self.message.error = Some(error);
+            }
+            Err(Ended::Stopped) => {
+                let why = *reason
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                self.message.status = RunStatus::Failed;
+                self.message.error = Some(
+                    match why {
+                        Some(StopReason::Cancelled) => CANCELLED_ERROR,
+                        _ => STOPPED_ERROR,
+                    }
+                    .to_owned(),
+                );
+            }
+        }
+        if let Some(title) = title {
+            if cancel.is_cancelled() {
+                title.abort();
+            } else if let Ok(Ok(usage)) = tokio::time::timeout(TITLE_GRACE, title).await {
+                add_usage(&mut self.message.metadata.usage, &usage);
+            }
+        }
+        self.save(true).await;
+        match self.message.status {
+            RunStatus::Failed => self.emit(CouncilEvent::Error {
+                message: self.message.error.clone().unwrap_or_default(),
+            }),
+            _ => self.emit(CouncilEvent::Complete {
+                message: Box::new(self.message.clone()),
+            }),
+        }
+        self.message
+    }
+
+    async fn stages(&mut self) -> Result<(), Ended> {
+        self.stage1().await?;
+        self.stage2().await;
+        self.stage3().await
+    }
+
+    async fn stage1(&mut self) -> Result<(), Ended> {
+        let models = self.request.models.clone();
+        self.emit(CouncilEvent::Stage1Start {
+            models: models.clone(),
+        });
+        let prompt = prompts::stage1(&self.request.history, &self.request.question);
+        let upstream = self.upstream();
+        let key = self.key.clone();
+        let events = self.events.clone();
+        let mut pending: FuturesUnordered<_> = models
+            .iter()
+            .map(|model| {
+                let (upstream, key, events, prompt) = (&upstream, &key, &events, &prompt);
+                async move {
+                    let on_delta = |piece: &str| {
+                        let _ = events.send(CouncilEvent::Stage1Delta {
+                            model: model.clone(),
+                            delta: piece.to_owned(),
+                        });
+                    };
+                    (
+                        model.clone(),
+                        upstream.stream(key, model, prompt, &on_delta).await,
+                    )
+                }
+            })
+            .collect();
+        let mut errors = Vec::new();
+        while let Some((model, result)) = pending.next().await {
+            match result {
+                Ok(Completion { content, usage }) => {
+                    add_usage(&mut self.message.metadata.usage, &usage);
+                    self.emit(CouncilEvent::Stage1ModelComplete {
+                        model: model.clone(),
+                        response: content.clone(),
+                    });
+                    self.message.stage1.push(Stage1Result {
+                        model,
+                        response: content,
+                    });
+                }
+                Err(e) => {
+                    self.fail_model(&model, 1, &e);
+                    self.emit(CouncilEvent::Stage1ModelError {
+                        model,
+                        error: e.to_string(),
+                    });
+                    errors.push(e);
+                }
+            }
+            self.save(false).await;
+        }
+        drop(pending);
+        // Council order, not arrival order, so a reload reads the same.
+        self.message
+            .stage1
+            .sort_by_key(|r| models.iter().position(|m| *m == r.model));
+        if self.message.stage1.is_empty() {
+            return Err(Ended::Failed(all_failed(&errors)));
+        }
+        self.emit(CouncilEvent::Stage1Complete {
+            data: self.message.stage1.clone(),
+        });
+        Ok(())
+    }
+
+    /// Peer review; skipped (but still announced) when fewer than two
+    /// models answered. A failed evaluation only makes the run partial.
+    async fn stage2(&mut self) {
+        self.emit(CouncilEvent::Stage2Start);
+        let answered = self.message.stage1.clone();
+        if answered.len() >= 2 {
+            let mut order: Vec<usize> = (0..answered.len()).collect();
+            order.shuffle(&mut rand::rng());
+            let mut label_to_model = BTreeMap::new();
+            let mut labelled = Vec::with_capacity(order.len());
+            for (i, idx) in order.into_iter().enumerate() {
+                let label = format!(
+                    "Response {}",
+                    char::from(b'A' + u8::try_from(i).unwrap_or(25))
+                );
+                label_to_model.insert(label.clone(), answered[idx].model.clone());
+                labelled.push((label, answered[idx].response.clone()));
+            }
+            let labels: Vec<String> = labelled.iter().map(|(l, _)| l.clone()).collect();
+            let prompt = prompts::stage2(&self.request.question, &labelled);
+            let upstream = self.upstream();
+            let key = self.key.clone();
+            let mut pending: FuturesUnordered<_> = answered
+                .iter()
+                .map(|r| {
+                    let (upstream, key, prompt) = (&upstream, &key, &prompt);
+                    async move {
+                        (
+                            r.model.clone(),
+                            upstream.complete(key, &r.model, prompt).await,
+                        )
+                    }
+                })
+                .collect();
+            while let Some((model, result)) = pending.next().await {
+                match result {
+                    Ok(Completion { content, usage }) => {
+                        add_usage(&mut self.message.metadata.usage, &usage);
+                        let parsed_ranking = ranking::parse_ranking(&content, &labels);
+                        self.emit(CouncilEvent::Stage2ModelComplete {
+                            model: model.clone(),
+                            ranking: content.clone(),
+                            parsed_ranking: parsed_ranking.clone(),
+                        });
+                        self.message.stage2.push(Stage2Result {
+                            model,
+                            ranking: content,
+                            parsed_ranking,
+                        });
+                    }
+                    Err(e) => self.fail_model(&model, 2, &e),
+                }
+                self.save(false).await;
+            }
+            drop(pending);
+            let models = &self.request.models;
+            self.message
+                .stage2
+                .sort_by_key(|r| models.iter().position(|m| *m == r.model));
+            let parsed: Vec<Vec<String>> = self
+                .message
+                .stage2
+                .iter()
+                .map(|r| r.parsed_ranking.clone())
+                .collect();
+            self.message.metadata.aggregate_rankings = ranking::aggregate(&parsed, &label_to_model);
+            self.message.metadata.label_to_model = label_to_model;
+        }
+        self.emit(CouncilEvent::Stage2Complete {
+            data: self.message.stage2.clone(),
+            metadata: Stage2Metadata {
+                label_to_model: self.message.metadata.label_to_model.clone(),
+                aggregate_rankings: self.message.metadata.aggregate_rankings.clone(),
+            },
+        });
+        self.save(false).await;
+    }
+
+    async fn stage3(&mut self) -> Result<(), Ended> {
+        let lead = self.request.lead_model.clone();
+        self.emit(CouncilEvent::Stage3Start {
+            model: lead.clone(),
+        });
+        let answers: Vec<(String, String)> = self
+            .message
+            .stage1
+            .iter()
+            .map(|r| (r.model.clone(), r.response.clone()))
+            .collect();
+        let evaluations: Vec<(String, String)> = self
+            .message
+            .stage2
+            .iter()
+            .map(|r| (r.model.clone(), r.ranking.clone()))
+            .collect();
+        let prompt = prompts::stage3(
+            &self.request.question,
+            &answers,
+            &evaluations,
+            &self.message.metadata.label_to_model,
+        );
+        let events = self.events.clone();
+        let on_delta = |piece: &str| {
+            let _ = events.send(CouncilEvent::Stage3Delta {
+                delta: piece.to_owned(),
+            });
+        };
+        match self
+            .upstream()
+            .stream(&self.key, &lead, &prompt, &on_delta)
+            .await
+        {
+            Ok(Completion { content, usage }) => {
+                add_usage(&mut self.message.metadata.usage, &usage);
+                let result = Stage3Result {
+                    model: lead,
+                    response: content,
+                };
+                self.emit(CouncilEvent::Stage3Complete {
+                    data: result.clone(),
+                });
+                self.message.stage3 = Some(result);
+                Ok(())
+            }
+            Err(e) => {
+                self.fail_model(&lead, 3, &e);
+                Err(Ended::Failed(format!("The lead model {lead} failed: {e}")))
+            }
+        }
+    }
+
+    fn fail_model(&mut self, model: &str, stage: u8, error: &UpstreamError) {
+        tracing::info!(model, stage, %error, "model call failed");
+        self.message.metadata.failures.push(Failure {
+            model: model.to_owned(),
+            stage,
+            error: error.to_string(),
+        });
+    }
+
+    /// Names the conversation from its first question, alongside the
+    /// stages; announces the title once. Returns the tokens it used.
+    fn spawn_title(&self) -> tokio::task::JoinHandle<Usage> {
+        let upstream = self.upstream();
+        let key = self.key.clone();
+        let model = self.council.inner.title_model.clone();
+        let question = self.request.question.clone();
+        let conversation_id = self.request.conversation_id.clone();
+        let database = self.council.inner.db.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let (title, usage) = match upstream
+                .complete(&key, &model, &prompts::title(&question))
+                .await
+            {
+                Ok(c) => (
+                    prompts::clean_title(&c.content)
+                        .unwrap_or_else(|| prompts::fallback_title(&question)),
+                    c.usage,
+                ),
+                Err(e) => {
+                    tracing::info!(%e, "title model failed; titling from the question");
+                    (prompts::fallback_title(&question), Usage::default())
+                }
+            };
+            let stored = title.clone();
+            if let Err(e) = database
+                .write(move |c| -> Result<bool, DbError> {
+                    Ok(conversations::set_generated_title(
+                        c,
+                        &conversation_id,
+                        &stored,
+                    )?)
+                })
+                .await
+            {
+                tracing::warn!(error = %e, "could not store the conversation title");
+            }
+            let _ = events.send(CouncilEvent::TitleComplete {
+                data: TitleData { title },
+            });
+            usage
+        })
+    }
+
+    /// Stores the run as it stands; `finished` releases the conversation.
+    async fn save(&self, finished: bool) {
+        let m = &self.message;
+        let progress = messages::RunProgress {
+            content: m
+                .stage3
+                .as_ref()
+                .map(|s| s.response.clone())
+                .unwrap_or_default(),
+            status: Some(m.status.as_str().to_owned()),
+            stage1: Some(json(&m.stage1)),
+            stage2: Some(json(&m.stage2)),
+            stage3: m.stage3.as_ref().map(json),
+            metadata: Some(json(&m.metadata)),
+            error: m.error.clone(),
+            updated_at: db::now(),
+        };
+        let id = self.message_id.clone();
+        let runner = self.council.inner.instance_id.clone();
+        let saved = self
+            .council
+            .inner
+            .db
+            .write(move |c| -> Result<bool, DbError> {
+                Ok(messages::save_progress(
+                    c, &id, &runner, &progress, finished,
+                )?)
+            })
+            .await;
+        match saved {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(message_id = %self.message_id, "run no longer owned by this instance; progress not stored")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, message_id = %self.message_id, "could not store run progress")
+            }
+        }
+    }
+}
+
+/// A stored JSON column.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn add_usage(total: &mut Usage, more: &Usage) {
+    total.prompt_tokens += more.prompt_tokens;
+    total.completion_tokens += more.completion_tokens;
+    total.cost = match (total.cost, more.cost) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+    };
+}
+
+/// The error of a run in which no council model answered.
+fn all_failed(errors: &[UpstreamError]) -> String {
+    match errors.first() {
+        Some(first) if errors.iter().all(|e| e == first) => {
+            format!("Every council model failed: {first}")
+        }
+        _ => {
+            let mut distinct: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            distinct.dedup();
+            format!("Every council model failed: {}", distinct.join("; "))
+        }
+    }
+}

@@ -190,6 +190,8 @@ pub struct Config {
     pub db_pool_size: u32,
     pub auth_rate_per_minute: u32,
     pub shutdown_grace: Duration,
+    /// Interval of `: ping` comments on event streams (API.md: at most 15 s).
+    pub sse_keep_alive: Duration,
 }
 
 impl Config {
@@ -226,6 +228,7 @@ impl Config {
             db_pool_size: 8,
             auth_rate_per_minute: 30,
             shutdown_grace: Duration::from_secs(20),
+            sse_keep_alive: Duration::from_secs(15),
         })
     }
 }
@@ -396,6 +399,7 @@ impl ServerArgs {
             db_pool_size: self.db_pool_size.max(1),
             auth_rate_per_minute: self.auth_rate_per_minute,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            sse_keep_alive: Duration::from_secs(15),
         })
     }
 }

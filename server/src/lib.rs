@@ -40,6 +40,21 @@ pub enum StartError {
     },
 }
 
+/// Pending connections the listener queues (the kernel caps it at
+/// somaxconn); the default of 128 drops connections in a burst.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// A server listening and serving in the background.
 #[derive(Debug)]
 pub struct Server {
@@ -68,12 +83,10 @@ impl Server {
             council::Council::start(db.clone(), upstream, config.models.title_model.clone())
                 .await?;
         let state = AppState::new(config, db, council)?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
+        let listener = listen(config.bind).map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.bind,
             source,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub limiter: Arc<AuthLimiter>,
     pub models: Arc<ModelDefaults>,
     pub council: Council,
+    /// Interval of keep-alive comments on event streams.
+    pub sse_keep_alive: std::time::Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,6 +46,7 @@ impl AppState {
             limiter: Arc::new(AuthLimiter::new(config.auth_rate_per_minute)),
             models: Arc::new(config.models.clone()),
             council,
+            sse_keep_alive: config.sse_keep_alive,
         })
     }
 }

@@ -44,6 +44,9 @@ use tokio::task::JoinHandle;
 pub use behavior::{Behavior, Outcome};
 pub use record::{RecordedMessage, RecordedRequest};
 
+/// Pending connections the listener queues (the kernel caps it at somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
+
 /// How long [`FakeUpstream::shutdown`] waits for open connections to finish
 /// before it aborts the server task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -67,7 +70,17 @@ impl FakeUpstream {
 
     /// Starts the fake on `addr` (port 0 picks a free port).
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeUpstream> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        // A council opens a connection per model at once; the default
+        // backlog (128) overflows under a benchmark's burst and the kernel
+        // drops SYNs, which costs the client a retransmission timeout.
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(LISTEN_BACKLOG)?;
         let addr = listener.local_addr()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(server::Shared::new(shutdown_rx.clone()));

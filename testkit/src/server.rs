@@ -279,7 +279,14 @@ async fn chat_completions(
     }
 
     let plan = shared.plan(&request.model);
-    tokio::time::sleep(plan.latency).await;
+    // A call takes its latency in all: a stream spends the last tenth of it
+    // sending its later chunks (see `into_stream`).
+    let before_first_byte = if request.stream {
+        plan.latency - plan.latency / 10
+    } else {
+        plan.latency
+    };
+    tokio::time::sleep(before_first_byte).await;
 
     match plan.outcome {
         Outcome::Status(code) => status_response(code),
@@ -400,9 +407,9 @@ impl Completion {
         frames
     }
 
-    /// Streams the answer. The latency has already elapsed; the frames after
-    /// the first chunk are spread over a further tenth of it so clients see
-    /// separate deltas.
+    /// Streams the answer. Nine tenths of the latency have elapsed; the
+    /// frames after the first chunk are spread over the last tenth, so
+    /// clients see separate deltas and the whole call still takes the latency.
     fn into_stream(
         self,
         shared: &Arc<Shared>,

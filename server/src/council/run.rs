@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use rand::seq::SliceRandom;
 use secrecy::SecretString;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::upstream::{Completion, UpstreamClient, UpstreamError};
@@ -35,6 +35,8 @@ pub(super) struct Run {
     key: Arc<SecretString>,
     events: broadcast::Sender<CouncilEvent>,
     message: AssistantMessage,
+    /// Checkpoints for the saver task, while the stages run.
+    progress: Option<watch::Sender<AssistantMessage>>,
 }
 
 impl Run {
@@ -63,6 +65,7 @@ impl Run {
             key: Arc::new(key),
             events,
             message,
+            progress: None,
         }
     }
 
@@ -87,6 +90,8 @@ impl Run {
         reason: &Mutex<Option<super::StopReason>>,
     ) -> AssistantMessage {
         let title = self.request.first_message.then(|| self.spawn_title());
+        let (progress, saver) = self.spawn_saver();
+        self.progress = Some(progress);
         let outcome = {
             let stages = self.stages();
             tokio::select! {
@@ -128,7 +133,18 @@ impl Run {
                 add_usage(&mut self.message.metadata.usage, &usage);
             }
         }
-        self.save(true).await;
+        // Intermediate checkpoints first, then the final state, in order.
+        let storing = std::time::Instant::now();
+        self.progress = None;
+        let _ = saver.await;
+        self.target().store(&self.message, true).await;
+        tracing::info!(
+            conversation_id = %self.request.conversation_id,
+            status = self.message.status.as_str(),
+            failures = self.message.metadata.failures.len(),
+            store_ms = storing.elapsed().as_millis(),
+            "council finished"
+        );
         match self.message.status {
             RunStatus::Failed => self.emit(CouncilEvent::Error {
                 message: self.message.error.clone().unwrap_or_default(),
@@ -141,9 +157,19 @@ impl Run {
     }
 
     async fn stages(&mut self) -> Result<(), Ended> {
+        let started = std::time::Instant::now();
         self.stage1().await?;
+        let stage1 = started.elapsed();
         self.stage2().await;
-        self.stage3().await
+        let stage2 = started.elapsed() - stage1;
+        let result = self.stage3().await;
+        tracing::debug!(
+            stage1_ms = stage1.as_millis(),
+            stage2_ms = stage2.as_millis(),
+            stage3_ms = (started.elapsed() - stage1 - stage2).as_millis(),
+            "council stages done"
+        );
+        result
     }
 
     async fn stage1(&mut self) -> Result<(), Ended> {
@@ -196,7 +222,7 @@ impl Run {
                     errors.push(e);
                 }
             }
-            self.save(false).await;
+            self.checkpoint();
         }
         drop(pending);
         // Council order, not arrival order, so a reload reads the same.
@@ -264,7 +290,7 @@ impl Run {
                     }
                     Err(e) => self.fail_model(&model, 2, &e),
                 }
-                self.save(false).await;
+                self.checkpoint();
             }
             drop(pending);
             let models = &self.request.models;
@@ -287,7 +313,7 @@ impl Run {
                 aggregate_rankings: self.message.metadata.aggregate_rankings.clone(),
             },
         });
-        self.save(false).await;
+        self.checkpoint();
     }
 
     async fn stage3(&mut self) -> Result<(), Ended> {
@@ -397,9 +423,47 @@ impl Run {
         })
     }
 
-    /// Stores the run as it stands; `finished` releases the conversation.
-    async fn save(&self, finished: bool) {
-        let m = &self.message;
+    /// Hands the run as it stands to the saver; never waits for the database.
+    fn checkpoint(&self) {
+        if let Some(progress) = &self.progress {
+            progress.send_replace(self.message.clone());
+        }
+    }
+
+    /// Stores checkpoints in the background, in order, the newest only when
+    /// several arrive during one write: a busy database delays how soon a
+    /// stage is stored, never the stages themselves.
+    fn spawn_saver(&self) -> (watch::Sender<AssistantMessage>, tokio::task::JoinHandle<()>) {
+        let (progress, mut latest) = watch::channel(self.message.clone());
+        let target = self.target();
+        let saver = tokio::spawn(async move {
+            while latest.changed().await.is_ok() {
+                let snapshot = latest.borrow_and_update().clone();
+                target.store(&snapshot, false).await;
+            }
+        });
+        (progress, saver)
+    }
+
+    fn target(&self) -> SaveTarget {
+        SaveTarget {
+            db: self.council.inner.db.clone(),
+            message_id: self.message_id.clone(),
+            runner_id: self.council.inner.instance_id.clone(),
+        }
+    }
+}
+
+/// Where a run's progress is stored.
+struct SaveTarget {
+    db: db::Db,
+    message_id: String,
+    runner_id: String,
+}
+
+impl SaveTarget {
+    /// Stores `m`; `finished` releases the conversation for the next question.
+    async fn store(&self, m: &AssistantMessage, finished: bool) {
         let progress = messages::RunProgress {
             content: m
                 .stage3
@@ -415,10 +479,8 @@ impl Run {
             updated_at: db::now(),
         };
         let id = self.message_id.clone();
-        let runner = self.council.inner.instance_id.clone();
+        let runner = self.runner_id.clone();
         let saved = self
-            .council
-            .inner
             .db
             .write(move |c| -> Result<bool, DbError> {
                 Ok(messages::save_progress(
@@ -428,12 +490,15 @@ impl Run {
             .await;
         match saved {
             Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(message_id = %self.message_id, "run no longer owned by this instance; progress not stored")
-            }
-            Err(e) => {
-                tracing::error!(error = %e, message_id = %self.message_id, "could not store run progress")
-            }
+            Ok(false) => tracing::warn!(
+                message_id = %self.message_id,
+                "run no longer owned by this instance; progress not stored"
+            ),
+            Err(e) => tracing::error!(
+                error = %e,
+                message_id = %self.message_id,
+                "could not store run progress"
+            ),
         }
     }
 }

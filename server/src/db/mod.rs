@@ -15,7 +15,7 @@ pub mod users;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
@@ -145,45 +145,71 @@ struct ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
+    fn connect(&self) -> Result<Pooled, ConnectError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(ConnectError::Directory)?;
                 }
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
-                // WAL lets readers work beside the writer; busy_timeout makes a
-                // second writer wait instead of failing; foreign keys are off
-                // by default in SQLite and the cascades depend on them.
+                // Settings of the connection (the journal mode belongs to the
+                // file and is set once, in `Db::connect`): busy_timeout makes
+                // a second writer wait instead of failing; foreign keys are
+                // off by default in SQLite and the cascades depend on them.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
-                     PRAGMA journal_mode = WAL;
                      PRAGMA foreign_keys = ON;
                      PRAGMA synchronous = NORMAL;",
                 )?;
-                Ok(DbConnection::Sqlite(conn))
+                Ok(Pooled::new(DbConnection::Sqlite(conn)))
             }
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
                 conn.batch_execute("SET TIME ZONE 'UTC'")?;
-                Ok(DbConnection::Pg(conn))
+                Ok(Pooled::new(DbConnection::Pg(conn)))
             }
         }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectError::from)
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), ConnectError> {
+        conn.conn
+            .batch_execute("SELECT 1")
+            .map_err(ConnectError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.broken
     }
 }
 
 type Pool = r2d2::Pool<ConnectionManager>;
+
+/// A pooled connection and whether it is known to be dead. A PostgreSQL
+/// connection can die under us (server restart, failover); rather than a
+/// round trip at every checkout, a connection is tested only after a call
+/// on it failed, and the pool drops it if the test fails too.
+pub struct Pooled {
+    conn: DbConnection,
+    broken: bool,
+}
+
+impl Pooled {
+    fn new(conn: DbConnection) -> Self {
+        Self {
+            conn,
+            broken: false,
+        }
+    }
+
+    fn check_after(&mut self, failed: bool) {
+        if failed && self.conn.batch_execute("SELECT 1").is_err() {
+            self.broken = true;
+        }
+    }
+}
 
 /// A cheap-to-clone handle on the connection pool.
 #[derive(Clone)]
@@ -203,20 +229,28 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens a pool of `size` connections; the first one is opened now so a
-    /// wrong URL or an unreachable server is reported at start-up.
+    /// Opens a pool of `size` connections, all of them now: a wrong URL or
+    /// an unreachable server is reported at start-up, and a burst of
+    /// requests never waits for connections being opened.
     pub fn connect(url: &DatabaseUrl, size: u32) -> Result<Self, DbError> {
+        let size = size.max(1);
         let pool = r2d2::Pool::builder()
-            .max_size(size.max(1))
-            .min_idle(Some(1))
+            .max_size(size)
+            .min_idle(Some(size))
             .connection_timeout(Duration::from_secs(10))
-            // A PostgreSQL connection can die under us (server restart,
-            // failover); checking it costs a round trip but never hands out a
-            // dead one. SQLite connections cannot go away.
-            .test_on_check_out(!url.is_sqlite())
+            // No round trip at every checkout: a connection that failed a
+            // call is checked then, and dropped if dead (see `Pooled`).
+            .test_on_check_out(false)
             .build(ConnectionManager { url: url.clone() })?;
         if let DatabaseUrl::Sqlite(path) = url {
             restrict_to_owner(path);
+            // WAL lets readers work beside the writer. It is a property of
+            // the file, so it is set once here rather than by every
+            // connection (switching takes a lock that would make a burst of
+            // new connections wait on each other).
+            pool.get()?
+                .conn
+                .batch_execute("PRAGMA journal_mode = WAL")?;
         }
         Ok(Self {
             pool,
@@ -237,9 +271,15 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let queued = Instant::now();
         tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let mut conn = pool.get()?;
-            Ok(f(&mut conn)?)
+            let got = Instant::now();
+            let result = f(&mut conn.conn);
+            conn.check_after(result.is_err());
+            report_slow("read", queued, started, got);
+            Ok(result?)
         })
         .await?
     }
@@ -254,15 +294,21 @@ impl Db {
     {
         let pool = self.pool.clone();
         let lock = self.write_lock.clone();
+        let queued = Instant::now();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            // A poisoned lock only means another writer panicked; the
-            // database itself rolled that transaction back.
+            let started = Instant::now();
+            // The lock comes first, so writers queueing for it hold no
+            // connection that readers could use. A poisoned lock only means
+            // another writer panicked; SQLite rolled that transaction back.
             let _guard = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let conn: &mut DbConnection = &mut conn;
-            conn.transaction(f)
+            let mut conn = pool.get().map_err(DbError::from)?;
+            let got = Instant::now();
+            let result = conn.conn.transaction(f);
+            conn.check_after(result.is_err());
+            report_slow("write", queued, started, got);
+            result
         })
         .await
         .map_err(DbError::from)?
@@ -273,7 +319,7 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
-            run_migrations(&mut conn)
+            run_migrations(&mut conn.conn)
         })
         .await?
     }
@@ -283,10 +329,27 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             pool.get_timeout(Duration::from_secs(2))
-                .is_ok_and(|mut conn| conn.batch_execute("SELECT 1").is_ok())
+                .is_ok_and(|mut conn| conn.conn.batch_execute("SELECT 1").is_ok())
         })
         .await
         .unwrap_or(false)
+    }
+}
+
+/// A database call slower than this is logged with where its time went.
+const SLOW_CALL: Duration = Duration::from_millis(200);
+
+fn report_slow(kind: &str, queued: Instant, started: Instant, got_connection: Instant) {
+    let total = queued.elapsed();
+    if total >= SLOW_CALL {
+        tracing::warn!(
+            kind,
+            total_ms = total.as_millis(),
+            blocking_pool_ms = (started - queued).as_millis(),
+            waiting_ms = (got_connection - started).as_millis(),
+            query_ms = got_connection.elapsed().as_millis(),
+            "slow database call"
+        );
     }
 }
 

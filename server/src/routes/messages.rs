@@ -27,7 +27,6 @@ use crate::state::AppState;
 
 /// The contract's exact words (API.md) for a user without a key.
 pub const NO_KEY: &str = "No API key configured. Please add your OpenRouter API key in Settings.";
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long `/cancel` waits for the run to store its end.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
@@ -160,7 +159,7 @@ async fn send_stream(
     let events = stream::iter([created])
         .chain(live)
         .map(|event| Ok(to_sse(&event)));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("ping")))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.sse_keep_alive).text("ping")))
 }
 
 fn to_sse(event: &CouncilEvent) -> Event {

@@ -755,3 +755,27 @@ async fn runs_of_a_dead_server_are_failed_at_start_up() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn quiet_streams_get_keep_alive_comments() {
+    let (_fake, app, s) = setup_with(|c| c.sse_keep_alive = Duration::from_millis(100)).await;
+    let conv = app
+        .conversation_with(&s.access, &["fake/a:ms700", "fake/b:ms700"], "fake/c")
+        .await;
+    let path = format!("/api/conversations/{conv}/message/stream");
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&s.access)
+        .json(&json!({"content": "Slow"}))
+        .send()
+        .await
+        .expect("sent");
+    let mut reader = EventReader::new(resp);
+    while reader.next().await.is_some() {}
+    assert!(
+        reader.comments.iter().filter(|c| *c == "ping").count() >= 3,
+        "{:?}",
+        reader.comments
+    );
+}

@@ -1,0 +1,81 @@
+//! `council`: the terminal client of The Council.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use council_tui::config::resolve_path;
+use council_tui::runtime::{self, Options};
+
+/// Consult a council of LLMs from the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "council", version, about)]
+struct Cli {
+    /// The server (e.g. https://council.example.com); without one, a
+    /// private server runs in-process (local mode).
+    #[arg(long, env = "COUNCIL_SERVER", global = true)]
+    server: Option<String>,
+    /// The state file (default: $XDG_CONFIG_HOME/council/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config_path = match resolve_path(cli.config.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("council: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("council: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = Options {
+        server: cli.server.filter(|s| !s.trim().is_empty()),
+        config_path,
+    };
+    match runtime.block_on(runtime::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("council: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to a file in the data directory: the terminal belongs to the UI.
+fn init_logging() {
+    let Some(dir) = dirs::data_dir().map(|d| d.join("council")) else {
+        return;
+    };
+    let dir = std::env::var_os("COUNCIL_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(dir);
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("council.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

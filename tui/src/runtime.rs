@@ -1,0 +1,373 @@
+//! The terminal UI's event loop: terminal events, effect results and time
+//! go into the app; all pending events are applied, then the screen is
+//! drawn once, and only when something changed. Effects run as tasks so
+//! the network never blocks drawing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Local, Offset, Utc};
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event as TermEvent, EventStream,
+};
+use crossterm::execute;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::app::{App, Effect, Event, Failure, Request};
+use crate::client::{Client, ClientError, Session};
+use crate::config::ConfigFile;
+use crate::local::LocalServer;
+use crate::screens::{self, RenderCache};
+use crate::theme::Theme;
+
+/// How often time advances for spinners and timers.
+const TICK: Duration = Duration::from_millis(100);
+/// How long to wait before looking again at a run still going on the server.
+const RELOAD_PAUSE: Duration = Duration::from_secs(2);
+
+/// Where to connect and where the state file is.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--server` / `COUNCIL_SERVER`; else the config file's; else local mode.
+    pub server: Option<String>,
+    pub config_path: PathBuf,
+}
+
+fn failure(e: &ClientError) -> Failure {
+    Failure {
+        message: e.to_string(),
+        status: e.status(),
+        session_expired: matches!(e, ClientError::SessionExpired),
+    }
+}
+
+/// The server to talk to: connected, or started here.
+pub struct Connection {
+    pub client: Client,
+    pub label: String,
+    pub local: Option<LocalServer>,
+}
+
+/// Connects to the configured server or starts the local one.
+pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Result<Connection> {
+    let (url, local) = match server
+        .or_else(|| config.server.clone())
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(url) => (url, None),
+        None => {
+            let local = LocalServer::start().await?;
+            (local.url.clone(), Some(local))
+        }
+    };
+    let client = Client::new(&url)?;
+    let label = match &local {
+        Some(l) => format!("local (data in {})", l.data_dir.display()),
+        None => client.base_url().to_owned(),
+    };
+    if let (Some(access), Some(refresh)) = (&config.access_token, &config.refresh_token) {
+        client.set_session(Some(Session {
+            access_token: access.clone(),
+            refresh_token: refresh.clone(),
+        }));
+    }
+    Ok(Connection {
+        client,
+        label,
+        local,
+    })
+}
+
+/// Runs the terminal UI until the user quits.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let (mut config, warnings) = ConfigFile::load(&options.config_path)?;
+    let connection = connect(options.server.clone(), &config).await?;
+    let client = connection.client.clone();
+
+    // Token changes are persisted by this loop, off the callback's task.
+    let (session_tx, mut session_rx) = mpsc::unbounded_channel::<Option<Session>>();
+    client.on_session_change(Arc::new(move |s| {
+        let _ = session_tx.send(s);
+    }));
+
+    let theme = Theme::detect();
+    let mut terminal = ratatui::try_init()?;
+    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
+    let result = event_loop(
+        &mut terminal,
+        &client,
+        &connection.label,
+        &mut config,
+        &options.config_path,
+        &mut session_rx,
+        warnings,
+        theme,
+    )
+    .await;
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+    if let Some(local) = connection.local {
+        local.stop().await;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    client: &Client,
+    label: &str,
+    config: &mut ConfigFile,
+    config_path: &std::path::Path,
+    session_rx: &mut mpsc::UnboundedReceiver<Option<Session>>,
+    warnings: Vec<String>,
+    theme: Theme,
+) -> anyhow::Result<()> {
+    let signed_in = client.session().is_some();
+    let (mut app, first) = App::new(
+        label.to_owned(),
+        config.email.clone(),
+        signed_in,
+        Instant::now(),
+        Utc::now(),
+    );
+    app.utc_offset = Local::now().offset().fix();
+    if let Ok(size) = terminal.size() {
+        app.width = size.width;
+        app.height = size.height;
+    }
+    if let Some(w) = warnings.into_iter().next() {
+        app.warn(w);
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let mut cache = RenderCache::default();
+    let mut terminal_events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut pending = first;
+    let mut dirty = true;
+    loop {
+        for effect in pending.drain(..) {
+            if effect == Effect::Quit {
+                app.quit = true;
+                continue;
+            }
+            spawn_effect(effect, client.clone(), tx.clone());
+        }
+        if app.quit {
+            return Ok(());
+        }
+        if dirty {
+            terminal.draw(|f| screens::draw(f, &app, &mut cache, &theme))?;
+            dirty = false;
+        }
+        tokio::select! {
+            event = terminal_events.next() => {
+                let Some(event) = event else { return Ok(()) };
+                if let Some(e) = translate(event?) {
+                    pending.extend(app.update(e));
+                    dirty = true;
+                }
+            }
+            Some(event) = rx.recv() => {
+                remember_email(&event, config, config_path).await;
+                pending.extend(app.update(event));
+                // Apply everything already waiting before drawing once.
+                while let Ok(event) = rx.try_recv() {
+                    remember_email(&event, config, config_path).await;
+                    pending.extend(app.update(event));
+                }
+                dirty = true;
+            }
+            Some(session) = session_rx.recv() => {
+                persist_session(session, config, config_path).await;
+            }
+            _ = tick.tick() => {
+                let animating = app.animating();
+                pending.extend(app.update(Event::Tick { now: Instant::now(), wall: Utc::now() }));
+                dirty |= animating;
+            }
+        }
+    }
+}
+
+fn translate(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(k) => Some(Event::Key(k)),
+        TermEvent::Paste(p) => Some(Event::Paste(p)),
+        TermEvent::Resize(w, h) => Some(Event::Resize(w, h)),
+        _ => None,
+    }
+}
+
+async fn save(config: &ConfigFile, path: &std::path::Path) {
+    let (config, path) = (config.clone(), path.to_owned());
+    match tokio::task::spawn_blocking(move || config.save(&path)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not save the config file"),
+        Err(e) => tracing::warn!(error = %e, "config save task failed"),
+    }
+}
+
+async fn persist_session(
+    session: Option<Session>,
+    config: &mut ConfigFile,
+    path: &std::path::Path,
+) {
+    match session {
+        Some(s) => {
+            config.access_token = Some(s.access_token);
+            config.refresh_token = Some(s.refresh_token);
+        }
+        None => config.clear_session(),
+    }
+    save(config, path).await;
+}
+
+async fn remember_email(event: &Event, config: &mut ConfigFile, path: &std::path::Path) {
+    if let Event::SignedIn { email } = event
+        && config.email.as_deref() != Some(email)
+    {
+        config.email = Some(email.clone());
+        save(config, path).await;
+    }
+}
+
+/// Runs one effect as a task; its result comes back as an event.
+fn spawn_effect(effect: Effect, client: Client, tx: mpsc::UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        for event in perform(effect, &client, &tx).await {
+            let _ = tx.send(event);
+        }
+    });
+}
+
+/// Performs an effect; returns the events it produces (a council's events
+/// are sent as they arrive instead).
+pub async fn perform(
+    effect: Effect,
+    client: &Client,
+    tx: &mpsc::UnboundedSender<Event>,
+) -> Vec<Event> {
+    let fail = |what: Request, e: ClientError| {
+        vec![Event::Failed {
+            what,
+            error: failure(&e),
+        }]
+    };
+    match effect {
+        Effect::Login { email, password } => match client.login(&email, &password).await {
+            Ok(_) => vec![Event::SignedIn { email }],
+            Err(e) => vec![Event::AuthFailed { error: failure(&e) }],
+        },
+        Effect::Register { email, password } => match client.register(&email, &password).await {
+            Ok(_) => vec![Event::SignedIn { email }],
+            Err(e) => vec![Event::AuthFailed { error: failure(&e) }],
+        },
+        Effect::Logout => match client.logout().await {
+            Ok(()) => vec![Event::SignedOut],
+            Err(e) => fail(Request::Logout, e),
+        },
+        Effect::LoadConversations { query } => match client.conversations(query.as_deref()).await {
+            Ok(list) => vec![Event::ConversationsLoaded { query, list }],
+            Err(e) => fail(Request::Conversations, e),
+        },
+        Effect::LoadConversation(id) => match client.conversation(id).await {
+            Ok(c) => vec![Event::ConversationLoaded(Box::new(c))],
+            Err(e) => fail(Request::Conversation, e),
+        },
+        Effect::ReloadConversationSoon(id) => {
+            tokio::time::sleep(RELOAD_PAUSE).await;
+            match client.conversation(id).await {
+                Ok(c) => vec![Event::ConversationLoaded(Box::new(c))],
+                Err(e) => fail(Request::Conversation, e),
+            }
+        }
+        Effect::LoadModels => match client.models().await {
+            Ok(m) => vec![Event::ModelsLoaded(m)],
+            Err(e) => fail(Request::Models, e),
+        },
+        Effect::LoadKeys => match client.api_keys().await {
+            Ok(k) => vec![Event::KeysLoaded(k)],
+            Err(e) => fail(Request::Keys, e),
+        },
+        Effect::CreateConversation { models, lead_model } => {
+            match client.create_conversation(models, lead_model).await {
+                Ok(c) => vec![Event::Created(Box::new(c))],
+                Err(e) => fail(Request::Create, e),
+            }
+        }
+        Effect::Rename { id, title } => match client.rename_conversation(id, &title).await {
+            Ok(s) => vec![Event::Renamed(s)],
+            Err(e) => fail(Request::Rename, e),
+        },
+        Effect::Delete(id) => match client.delete_conversation(id).await {
+            Ok(()) => vec![Event::Deleted(id)],
+            Err(e) => fail(Request::Delete, e),
+        },
+        Effect::Send {
+            conversation,
+            content,
+        } => {
+            let mut stream = match client.stream_message(conversation, &content).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return vec![Event::CouncilFailed {
+                        conversation,
+                        error: failure(&e),
+                    }];
+                }
+            };
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(event) => {
+                        let terminal = event.is_terminal();
+                        let _ = tx.send(Event::Council {
+                            conversation,
+                            event: Box::new(event),
+                            at: Instant::now(),
+                        });
+                        if terminal {
+                            return vec![];
+                        }
+                    }
+                    Err(e) => {
+                        return vec![Event::CouncilFailed {
+                            conversation,
+                            error: failure(&e),
+                        }];
+                    }
+                }
+            }
+            vec![Event::CouncilFailed {
+                conversation,
+                error: Failure::new(
+                    "The connection to the server was lost; the council goes on there.",
+                ),
+            }]
+        }
+        Effect::Cancel(id) => match client.cancel(id).await {
+            Ok(()) => vec![Event::Cancelled(id)],
+            Err(e) => fail(Request::Cancel, e),
+        },
+        Effect::SaveKey(key) => match client.save_api_key(&key).await {
+            Ok(k) => vec![Event::KeySaved(k)],
+            Err(e) => fail(Request::SaveKey, e),
+        },
+        Effect::DeleteKey(provider) => match client.delete_api_key(&provider).await {
+            Ok(()) => vec![Event::KeyDeleted],
+            Err(e) => fail(Request::DeleteKey, e),
+        },
+        // The client signs in again with the new password (the server
+        // revoked every session), so this one goes on.
+        Effect::ChangePassword { current, new } => {
+            match client.change_password(&current, &new).await {
+                Ok(()) => vec![Event::PasswordChanged],
+                Err(e) => fail(Request::ChangePassword, e),
+            }
+        }
+        Effect::Quit => vec![],
+    }
+}

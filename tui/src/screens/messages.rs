@@ -1,0 +1,332 @@
+//! The conversation as lines: finished messages are rendered once per
+//! width and cached; only a running council is laid out again each frame.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use council_shared::{AssistantMessage, Conversation, Message, RunStatus};
+use ratatui::text::{Line, Span};
+
+use super::spinner;
+use crate::app::{LiveRun, ModelState};
+use crate::markdown;
+use crate::theme::Theme;
+
+/// Rendered bodies of finished messages, by message id and width.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    bodies: HashMap<(uuid::Uuid, u16), Rc<Vec<Line<'static>>>>,
+}
+
+impl RenderCache {
+    fn body(
+        &mut self,
+        id: uuid::Uuid,
+        width: u16,
+        render: impl FnOnce() -> Vec<Line<'static>>,
+    ) -> Rc<Vec<Line<'static>>> {
+        self.bodies
+            .entry((id, width))
+            .or_insert_with(|| Rc::new(render()))
+            .clone()
+    }
+
+    /// Entries held (for tests and the memory benchmark).
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+}
+
+/// "09:41" in the user's time zone.
+pub(crate) fn clock(t: DateTime<Utc>, offset: FixedOffset) -> String {
+    t.with_timezone(&offset).format("%H:%M").to_string()
+}
+
+/// "0:07", "12:30".
+pub(crate) fn elapsed(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// The short name of a model (`vendor/name` → `name`).
+pub(crate) fn short(model: &str) -> &str {
+    model.rsplit_once('/').map_or(model, |(_, name)| name)
+}
+
+/// What the message pane shows, top to bottom, and where each assistant
+/// message starts (for keeping the selected one in view).
+pub(crate) struct Laid {
+    pub lines: Vec<Line<'static>>,
+    pub starts: Vec<(usize, usize)>,
+}
+
+/// Lays out the conversation (and the live run, if any) at `width`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lay_out(
+    conv: &Conversation,
+    run: Option<&LiveRun>,
+    selected: Option<usize>,
+    width: u16,
+    now: Instant,
+    frame: u64,
+    offset: FixedOffset,
+    cache: &mut RenderCache,
+    theme: &Theme,
+) -> Laid {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut starts = Vec::new();
+    for (i, message) in conv.messages.iter().enumerate() {
+        match message {
+            Message::User(u) => {
+                lines.push(Line::from(Span::styled(
+                    format!("You · {}", clock(u.created_at, offset)),
+                    theme.accent_bold(),
+                )));
+                let body = cache.body(u.id, width, || plain(&u.content, width));
+                lines.extend(body.iter().cloned());
+            }
+            Message::Assistant(a) => {
+                starts.push((i, lines.len()));
+                lines.push(assistant_header(
+                    a,
+                    selected == Some(i),
+                    width,
+                    offset,
+                    frame,
+                    theme,
+                ));
+                if a.status == RunStatus::Running {
+                    lines.push(Line::from(Span::styled(
+                        "  running on the server…",
+                        theme.dim(),
+                    )));
+                } else {
+                    let body = cache.body(a.id, width, || assistant_body(a, width, theme));
+                    lines.extend(body.iter().cloned());
+                }
+            }
+        }
+        lines.push(Line::default());
+    }
+    if let Some(run) = run {
+        lines.push(Line::from(Span::styled("You · now", theme.accent_bold())));
+        lines.extend(plain(&run.question, width));
+        lines.push(Line::default());
+        lines.extend(live(run, width, now, frame, theme));
+    }
+    while lines.last().is_some_and(|l| l.spans.is_empty()) {
+        lines.pop();
+    }
+    Laid { lines, starts }
+}
+
+/// Plain text wrapped to the width at spaces (questions are not Markdown
+/// to their authors); a word longer than the width is cut.
+pub(crate) fn plain(text: &str, width: u16) -> Vec<Line<'static>> {
+    wrap(text, usize::from(width.max(1)))
+        .into_iter()
+        .map(Line::raw)
+        .collect()
+}
+
+/// Greedy word wrap by display width.
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        for word in para.split(' ') {
+            let w = UnicodeWidthStr::width(word);
+            if used > 0 && used + 1 + w > width {
+                out.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            if used > 0 {
+                line.push(' ');
+                used += 1;
+            }
+            if w <= width {
+                line.push_str(word);
+                used += w;
+                continue;
+            }
+            for c in word.chars() {
+                let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+                if used + cw > width && used > 0 {
+                    out.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                line.push(c);
+                used += cw;
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+fn status_span(status: RunStatus, frame: u64, theme: &Theme) -> Span<'static> {
+    match status {
+        RunStatus::Complete => Span::styled("✔ complete", theme.ok()),
+        RunStatus::Partial => Span::styled("✔ partial", theme.warn()),
+        RunStatus::Failed => Span::styled("✖ failed", theme.error()),
+        RunStatus::Running => Span::styled(format!("{} running", spinner(frame)), theme.accent()),
+    }
+}
+
+fn assistant_header(
+    a: &AssistantMessage,
+    selected: bool,
+    width: u16,
+    offset: FixedOffset,
+    frame: u64,
+    theme: &Theme,
+) -> Line<'static> {
+    let marker = if selected { "▶ " } else { "" };
+    let who = match &a.stage3 {
+        Some(s) => format!(
+            "{marker}Council · final answer by {} · {}",
+            short(&s.model),
+            clock(a.created_at, offset)
+        ),
+        None => format!("{marker}Council · {}", clock(a.created_at, offset)),
+    };
+    let status = status_span(a.status, frame, theme);
+    let used = unicode_width::UnicodeWidthStr::width(who.as_str())
+        + unicode_width::UnicodeWidthStr::width(status.content.as_ref());
+    let gap = usize::from(width).saturating_sub(used + 1).max(2);
+    let style = if selected {
+        theme.accent_bold()
+    } else {
+        theme.accent()
+    };
+    Line::from(vec![
+        Span::styled(who, style),
+        Span::raw(" ".repeat(gap)),
+        status,
+    ])
+}
+
+fn assistant_body(a: &AssistantMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    match (&a.stage3, &a.error) {
+        (Some(s), _) => lines.extend(markdown::render(&s.response, width, theme)),
+        (None, Some(e)) => lines.push(Line::from(Span::styled(format!("✖ {e}"), theme.error()))),
+        (None, None) => {}
+    }
+    if !a.stage1.is_empty() {
+        let failed = a.metadata.failures.len();
+        let mut spans = vec![Span::styled(
+            format!("▸ Stage 1 · {} answers", a.stage1.len()),
+            theme.dim(),
+        )];
+        if failed > 0 {
+            spans.push(Span::styled(format!(" ({failed} failed)"), theme.warn()));
+        }
+        if !a.stage2.is_empty() {
+            spans.push(Span::styled("   ▸ Stage 2 · rankings", theme.dim()));
+        }
+        spans.push(Span::styled("   (Enter to expand)", theme.dim()));
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// A council running now: each model's state, the stages' progress and
+/// the final answer as it streams.
+fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> Vec<Line<'static>> {
+    let secs = now.saturating_duration_since(run.started).as_secs();
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Council · ", theme.accent()),
+        Span::styled(
+            format!("{} running {}", spinner(frame), elapsed(secs)),
+            theme.accent(),
+        ),
+        Span::styled(if run.stopping { "  stopping…" } else { "" }, theme.warn()),
+    ])];
+    lines.push(Line::from(Span::styled(" Stage 1", super::bold())));
+    if run.models.is_empty() {
+        lines.push(Line::from(Span::styled("   waiting", theme.dim())));
+    }
+    for m in &run.models {
+        let took = m
+            .finished
+            .map(|f| {
+                format!(
+                    " {:.1}s",
+                    f.saturating_duration_since(run.started).as_secs_f64()
+                )
+            })
+            .unwrap_or_default();
+        let line = match &m.state {
+            ModelState::Waiting => Line::from(vec![
+                Span::styled(format!("   {} ", spinner(frame)), theme.dim()),
+                Span::raw(short(&m.model).to_owned()),
+                Span::styled(" waiting", theme.dim()),
+            ]),
+            ModelState::Streaming => Line::from(vec![
+                Span::styled(format!("   {} ", spinner(frame)), theme.accent()),
+                Span::raw(short(&m.model).to_owned()),
+                Span::styled(" streaming…", theme.dim()),
+            ]),
+            ModelState::Done => Line::from(vec![
+                Span::styled("   ✔ ", theme.ok()),
+                Span::raw(short(&m.model).to_owned()),
+                Span::styled(took, theme.dim()),
+            ]),
+            ModelState::Failed(e) => {
+                let room = usize::from(width).saturating_sub(8 + short(&m.model).len());
+                let e: String = e.chars().take(room).collect();
+                Line::from(vec![
+                    Span::styled("   ✖ ", theme.error()),
+                    Span::raw(short(&m.model).to_owned()),
+                    Span::styled(format!(" {e}"), theme.error()),
+                ])
+            }
+        };
+        lines.push(line);
+    }
+    let stage2 = match run.stage {
+        1 => Span::styled("waiting", theme.dim()),
+        2 => Span::styled(
+            format!(
+                "{} {}/{} evaluations",
+                spinner(frame),
+                run.stage2_done,
+                run.stage2_total
+            ),
+            theme.accent(),
+        ),
+        _ => Span::styled(format!("✔ {} evaluations", run.stage2_done), theme.ok()),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(" Stage 2  ", super::bold()),
+        stage2,
+    ]));
+    let stage3 = match (&run.lead, run.stage) {
+        (Some(lead), 3) => Span::styled(
+            format!(
+                "{} {} is writing the final answer",
+                spinner(frame),
+                short(lead)
+            ),
+            theme.accent(),
+        ),
+        _ => Span::styled("waiting", theme.dim()),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(" Stage 3  ", super::bold()),
+        stage3,
+    ]));
+    if !run.answer.is_empty() {
+        lines.push(Line::default());
+        lines.extend(markdown::render(&run.answer, width, theme));
+    }
+    lines
+}

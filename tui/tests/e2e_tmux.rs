@@ -1,0 +1,231 @@
+//! End to end, as a person would: the real `council` binary in tmux
+//! (send-keys, capture-pane) against a real server and the fake upstream.
+//! Register, save a key, ask, see the answer and the stage tabs, sign
+//! out, sign in, find the conversation again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use council_server::Server;
+use council_server::config::{Config, ModelDefaults};
+use council_server::db::DatabaseUrl;
+use council_testkit::FakeUpstream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_council");
+
+/// A tmux server of its own (`-L`), so tests never touch the user's.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16, env: &[(&str, String)]) -> Self {
+        let socket = format!("council-e2e-{}", std::process::id());
+        let mut cmd = Command::new("tmux");
+        cmd.args([
+            "-L",
+            &socket,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+        for (k, v) in env {
+            cmd.args(["-e", &format!("{k}={v}")]);
+        }
+        cmd.arg(command);
+        let status = cmd
+            .status()
+            .expect("tmux must be installed (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// Escape on its own: a key right after it would read as Alt+key, as
+    /// in any terminal, so the test pauses like a person does.
+    fn escape(&self) {
+        self.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn alive(&self) -> bool {
+        self.tmux(&["list-panes", "-t", "e2e", "-F", "#{pane_dead}"])
+            .trim()
+            == "0"
+    }
+
+    /// Waits until the screen shows `needle`; fails with the screen.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("exists")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_ask_sign_out_sign_in_as_a_person_would() {
+    let fake = FakeUpstream::start().await.expect("fake upstream");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config =
+        Config::with_defaults(DatabaseUrl::sqlite_in(dir.path()), dir.path().to_owned(), 4)
+            .expect("config");
+    config.openrouter_base_url = fake.base_url();
+    config.models = ModelDefaults::new(
+        vec!["fake/alpha".into(), "fake/beta".into()],
+        vec![],
+        "fake/chair".into(),
+        "fake/title".into(),
+    )
+    .expect("models");
+    let server = Server::start(&config).await.expect("server starts");
+    let url = format!("http://{}", server.addr());
+    let config_path: PathBuf = dir.path().join("client").join("config.toml");
+
+    let command = format!("{BIN} --server {url} --config {}", config_path.display());
+    let env = [
+        ("NO_COLOR", "1".to_owned()),
+        ("TERM", "xterm-256color".to_owned()),
+        (
+            "COUNCIL_DATA_DIR",
+            dir.path().join("client").display().to_string(),
+        ),
+    ];
+    let ui = tokio::task::spawn_blocking(move || {
+        let t = Tmux::start(&command, 120, 40, &env);
+        t.wait_for("No account yet?");
+
+        // Register.
+        t.keys(&["C-r"]);
+        t.wait_for("Create account");
+        t.text("person@example.com");
+        t.keys(&["Tab"]);
+        t.text("a good password");
+        t.keys(&["Tab"]);
+        t.text("a good password");
+        t.keys(&["Enter"]);
+        t.wait_for("No API key saved yet");
+
+        // Save a key in Settings.
+        t.keys(&["s"]);
+        t.wait_for("OpenRouter API key");
+        t.text("sk-or-v1-e2e-test-key-1234");
+        t.keys(&["Enter"]);
+        let settings = t.wait_for("Key saved");
+        assert!(
+            !settings.contains("e2e-test-key"),
+            "the key is masked:\n{settings}"
+        );
+        t.escape();
+
+        // Ask: sidebar → messages → input.
+        t.keys(&["Tab", "Tab"]);
+        t.text("How do I choose a database?");
+        t.keys(&["Enter"]);
+        let answer = t.wait_for("final answer by chair");
+        assert!(answer.contains("Answer from fake/chair"), "{answer}");
+        t.wait_for("Fake Council Title");
+
+        // Expand the stages: tabs per model, then the rankings.
+        t.escape();
+        t.keys(&["Enter"]);
+        let stage1 = t.wait_for("Stage 1 · answers");
+        assert!(
+            stage1.contains("alpha") && stage1.contains("beta"),
+            "{stage1}"
+        );
+        assert!(stage1.contains("Answer from fake/alpha"), "{stage1}");
+        t.keys(&["Right"]);
+        t.wait_for("Answer from fake/beta");
+        t.keys(&["Tab"]);
+        t.wait_for("Stage 2 · rankings");
+        t.keys(&["3"]);
+        t.wait_for("avg rank");
+        t.escape();
+
+        // Sign out from Settings (the last row; Up wraps to it).
+        t.keys(&["s"]);
+        t.wait_for("Sign out");
+        t.keys(&["Up", "Enter"]);
+        t.wait_for("No account yet?");
+
+        // Sign in again: the email is remembered, the password is asked.
+        t.text("a good password");
+        t.keys(&["Enter"]);
+        t.wait_for("Fake Council Title");
+        t.keys(&["Enter"]);
+        t.wait_for("Answer from fake/chair");
+
+        // Quit from the sidebar.
+        t.escape();
+        t.keys(&["q"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while t.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    ui.await.expect("the terminal session went as expected");
+
+    let saved = std::fs::read_to_string(&config_path).expect("config file written");
+    assert!(
+        saved.contains("person@example.com") && saved.contains("refresh_token"),
+        "{saved}"
+    );
+    assert_eq!(mode(&config_path), 0o600);
+    server.shutdown().await.expect("server stops");
+}

@@ -53,22 +53,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to a file in the data directory: the terminal belongs to the UI.
+/// Logs go to a file in the data directory (the local server's, or where
+/// it would be): the terminal belongs to the UI.
 fn init_logging() {
-    let Some(dir) = dirs::data_dir().map(|d| d.join("council")) else {
+    use clap::Parser as _;
+    let Ok(cli) = council_server::config::Cli::try_parse_from(["council-server"]) else {
         return;
     };
-    let dir = std::env::var_os("COUNCIL_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or(dir);
-    if std::fs::create_dir_all(&dir).is_err() {
+    let Ok(dir) = cli.args.data_dir() else { return };
+    if council_server::secrets::create_private_dir(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("council.log"))
-    else {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let Ok(file) = options.open(dir.join("council.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

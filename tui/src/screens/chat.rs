@@ -221,7 +221,7 @@ fn draw_conversation(
         theme,
     );
     let height = usize::from(inner.height);
-    let total = laid.lines.len();
+    let total = laid.len();
     let max_scroll = total.saturating_sub(height);
     let scroll = chat.scroll.min(max_scroll);
     let mut top = max_scroll - scroll;
@@ -236,7 +236,7 @@ fn draw_conversation(
     {
         top = start.min(max_scroll);
     }
-    let visible: Vec<Line<'static>> = laid.lines[top..(top + height).min(total)].to_vec();
+    let visible = laid.window(top, height);
     let area = Rect {
         x: inner.x + 1,
         width: inner.width.saturating_sub(1),

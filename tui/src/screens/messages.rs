@@ -59,10 +59,89 @@ pub(crate) fn short(model: &str) -> &str {
 }
 
 /// What the message pane shows, top to bottom, and where each assistant
-/// message starts (for keeping the selected one in view).
+/// message starts (for keeping the selected one in view). Cached bodies are
+/// shared, not copied: a frame clones only the lines it shows.
+#[derive(Default)]
 pub(crate) struct Laid {
-    pub lines: Vec<Line<'static>>,
+    parts: Vec<Part>,
+    len: usize,
     pub starts: Vec<(usize, usize)>,
+}
+
+enum Part {
+    Own(Vec<Line<'static>>),
+    Shared(Rc<Vec<Line<'static>>>),
+}
+
+impl Part {
+    fn lines(&self) -> &[Line<'static>] {
+        match self {
+            Part::Own(v) => v,
+            Part::Shared(v) => v,
+        }
+    }
+}
+
+impl Laid {
+    fn push(&mut self, line: Line<'static>) {
+        match self.parts.last_mut() {
+            Some(Part::Own(v)) => v.push(line),
+            _ => self.parts.push(Part::Own(vec![line])),
+        }
+        self.len += 1;
+    }
+
+    fn extend(&mut self, lines: Vec<Line<'static>>) {
+        for l in lines {
+            self.push(l);
+        }
+    }
+
+    fn share(&mut self, lines: Rc<Vec<Line<'static>>>) {
+        self.len += lines.len();
+        self.parts.push(Part::Shared(lines));
+    }
+
+    /// Drops blank lines at the end (of the parts built here).
+    fn trim_end(&mut self) {
+        while let Some(Part::Own(v)) = self.parts.last_mut() {
+            match v.last() {
+                Some(l) if l.spans.is_empty() => {
+                    v.pop();
+                    self.len -= 1;
+                }
+                Some(_) => break,
+                None => {
+                    self.parts.pop();
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The lines `top..top + height`, cloned.
+    pub fn window(&self, top: usize, height: usize) -> Vec<Line<'static>> {
+        let mut out = Vec::with_capacity(height);
+        let mut skip = top;
+        for part in &self.parts {
+            let lines = part.lines();
+            if skip >= lines.len() {
+                skip -= lines.len();
+                continue;
+            }
+            for l in &lines[skip..] {
+                if out.len() == height {
+                    return out;
+                }
+                out.push(l.clone());
+            }
+            skip = 0;
+        }
+        out
+    }
 }
 
 /// Lays out the conversation (and the live run, if any) at `width`.
@@ -78,21 +157,19 @@ pub(crate) fn lay_out(
     cache: &mut RenderCache,
     theme: &Theme,
 ) -> Laid {
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let mut starts = Vec::new();
+    let mut laid = Laid::default();
     for (i, message) in conv.messages.iter().enumerate() {
         match message {
             Message::User(u) => {
-                lines.push(Line::from(Span::styled(
+                laid.push(Line::from(Span::styled(
                     format!("You · {}", clock(u.created_at, offset)),
                     theme.accent_bold(),
                 )));
-                let body = cache.body(u.id, width, || plain(&u.content, width));
-                lines.extend(body.iter().cloned());
+                laid.share(cache.body(u.id, width, || plain(&u.content, width)));
             }
             Message::Assistant(a) => {
-                starts.push((i, lines.len()));
-                lines.push(assistant_header(
+                laid.starts.push((i, laid.len()));
+                laid.push(assistant_header(
                     a,
                     selected == Some(i),
                     width,
@@ -101,28 +178,25 @@ pub(crate) fn lay_out(
                     theme,
                 ));
                 if a.status == RunStatus::Running {
-                    lines.push(Line::from(Span::styled(
+                    laid.push(Line::from(Span::styled(
                         "  running on the server…",
                         theme.dim(),
                     )));
                 } else {
-                    let body = cache.body(a.id, width, || assistant_body(a, width, theme));
-                    lines.extend(body.iter().cloned());
+                    laid.share(cache.body(a.id, width, || assistant_body(a, width, theme)));
                 }
             }
         }
-        lines.push(Line::default());
+        laid.push(Line::default());
     }
     if let Some(run) = run {
-        lines.push(Line::from(Span::styled("You · now", theme.accent_bold())));
-        lines.extend(plain(&run.question, width));
-        lines.push(Line::default());
-        lines.extend(live(run, width, now, frame, theme));
+        laid.push(Line::from(Span::styled("You · now", theme.accent_bold())));
+        laid.extend(plain(&run.question, width));
+        laid.push(Line::default());
+        laid.extend(live(run, width, now, frame, theme));
     }
-    while lines.last().is_some_and(|l| l.spans.is_empty()) {
-        lines.pop();
-    }
-    Laid { lines, starts }
+    laid.trim_end();
+    laid
 }
 
 /// Plain text wrapped to the width at spaces (questions are not Markdown

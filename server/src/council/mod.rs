@@ -266,7 +266,18 @@ impl Council {
         self.inner.tracker.spawn(async move {
             let conversation_id = run.conversation_id().to_owned();
             let message = run.execute(&handle.cancel, &handle.reason).await;
-            council.lock_runs().remove(&conversation_id);
+            {
+                // The conversation may already run its next council (the
+                // database released it when this one was stored): only this
+                // run's own entry goes.
+                let mut runs = council.lock_runs();
+                if runs
+                    .get(&conversation_id)
+                    .is_some_and(|h| Arc::ptr_eq(h, &handle))
+                {
+                    runs.remove(&conversation_id);
+                }
+            }
             let _ = done_tx.send(Some(message));
         });
 

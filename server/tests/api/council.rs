@@ -602,16 +602,7 @@ async fn a_second_message_while_one_runs_is_a_conflict() {
     let conv = app
         .conversation_with(&s.access, &["fake/a:ms500", "fake/b:ms500"], "fake/c:ms100")
         .await;
-    let path = format!("/api/conversations/{conv}/message/stream");
-    let resp = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&s.access)
-        .json(&json!({"content": "one"}))
-        .send()
-        .await
-        .expect("sent");
-    let mut reader = EventReader::new(resp);
+    let mut reader = app.open_stream(&s.access, &conv, "one").await;
     reader.next().await.expect("message_created");
     let second = app.ask(&s.access, &conv, "two").await.expect_error(409);
     assert!(second.detail().contains("already running"));
@@ -631,23 +622,9 @@ async fn cancel_stops_the_run_and_keeps_finished_stages() {
     let conv = app
         .conversation_with(&s.access, &["fake/quick", "fake/slow:ms5000"], "fake/chair")
         .await;
-    let path = format!("/api/conversations/{conv}/message/stream");
-    let resp = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&s.access)
-        .json(&json!({"content": "Stop me"}))
-        .send()
-        .await
-        .expect("sent");
-    let mut reader = EventReader::new(resp);
+    let mut reader = app.open_stream(&s.access, &conv, "Stop me").await;
     // Wait until the quick model has answered.
-    loop {
-        let e = reader.next().await.expect("an event");
-        if e["type"] == "stage1_model_complete" {
-            break;
-        }
-    }
+    reader.until("stage1_model_complete").await;
     let cancel = format!("/api/conversations/{conv}/cancel");
     let r = app
         .call(Method::POST, &cancel, Some(&s.access), None)
@@ -683,22 +660,8 @@ async fn a_server_stop_fails_running_councils_and_keeps_their_stages() {
             "fake/chair",
         )
         .await;
-    let path = format!("/api/conversations/{conv}/message/stream");
-    let resp = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&s.access)
-        .json(&json!({"content": "Bye"}))
-        .send()
-        .await
-        .expect("sent");
-    let mut reader = EventReader::new(resp);
-    loop {
-        let e = reader.next().await.expect("an event");
-        if e["type"] == "stage1_model_complete" {
-            break;
-        }
-    }
+    let mut reader = app.open_stream(&s.access, &conv, "Bye").await;
+    reader.until("stage1_model_complete").await;
     app.stop().await;
     let mut last = Value::Null;
     while let Some(e) = reader.next().await {
@@ -762,16 +725,7 @@ async fn quiet_streams_get_keep_alive_comments() {
     let conv = app
         .conversation_with(&s.access, &["fake/a:ms700", "fake/b:ms700"], "fake/c")
         .await;
-    let path = format!("/api/conversations/{conv}/message/stream");
-    let resp = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&s.access)
-        .json(&json!({"content": "Slow"}))
-        .send()
-        .await
-        .expect("sent");
-    let mut reader = EventReader::new(resp);
+    let mut reader = app.open_stream(&s.access, &conv, "Slow").await;
     while reader.next().await.is_some() {}
     assert!(
         reader.comments.iter().filter(|c| *c == "ping").count() >= 3,

@@ -347,6 +347,25 @@ impl TestApp {
         (status, all)
     }
 
+    /// Starts a question on `/message/stream` and hands over the open
+    /// stream, for tests that act while the council runs.
+    pub async fn open_stream(
+        &self,
+        token: &str,
+        conversation: &str,
+        question: &str,
+    ) -> EventReader {
+        let resp = self
+            .client
+            .post(self.url(&format!("/api/conversations/{conversation}/message/stream")))
+            .bearer_auth(token)
+            .json(&json!({"content": question}))
+            .send()
+            .await
+            .expect("sent");
+        EventReader::new(resp)
+    }
+
     /// The conversation as GET shows it.
     pub async fn conversation(&self, token: &str, id: &str) -> Value {
         self.get(&format!("/api/conversations/{id}"), token)
@@ -494,6 +513,19 @@ impl EventReader {
             resp,
             buffer: String::new(),
             comments: vec![],
+        }
+    }
+
+    /// Reads until an event of `kind`; fails if the stream ends first.
+    pub async fn until(&mut self, kind: &str) -> Value {
+        loop {
+            let e = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("the stream ended before {kind}"));
+            if e["type"] == kind {
+                return e;
+            }
         }
     }
 

@@ -11,6 +11,8 @@ pub mod error;
 pub mod routes;
 pub mod secrets;
 pub mod state;
+// Service-manager notifications for `serve` (used by main.rs only).
+pub mod systemd;
 
 use std::future::Future;
 use std::net::SocketAddr;

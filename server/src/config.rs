@@ -26,8 +26,19 @@ pub const DEFAULT_TITLE_MODEL: &str = "google/gemini-2.5-flash";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Log lines as text or as JSON objects (one per line); logs go to stdout.
+    #[arg(long, env = "COUNCIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub args: ServerArgs,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

@@ -8,6 +8,7 @@ pub mod council;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod http;
 pub mod routes;
 pub mod secrets;
 pub mod state;
@@ -94,7 +95,8 @@ impl Server {
             source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::layered(routes::router(state.clone()), &config.cors_origins)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {

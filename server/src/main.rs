@@ -4,22 +4,14 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use council_server::config::{Cli, Command};
+use council_server::config::{Cli, Command, LogFormat};
 use council_server::systemd::{self, Notifier};
 use council_server::{Server, crypto::KeySealer, db::Db};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal: under systemd stderr
-        // is the journal, where they would show up as raw escapes.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,6 +80,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!("stopped");
             Ok(())
         }
+    }
+}
+
+/// Logs go to stdout (the journal under systemd), filtered by RUST_LOG.
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    match format {
+        // Colour codes only for a person at a terminal: under systemd
+        // stdout is the journal, where they would show as raw escapes.
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 

@@ -39,7 +39,7 @@ impl Served {
             .env("NOTIFY_SOCKET", notify_socket)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stderr.try_clone().expect("a second handle on the log file"))
             .stderr(stderr);
         let child = command.spawn().expect("start council-server");
         Self { child, log }

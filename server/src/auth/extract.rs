@@ -45,6 +45,8 @@ impl FromRequestParts<AppState> for AuthUser {
             .read(move |conn| users::find_by_id(conn, &id))
             .await?
             .ok_or_else(|| ApiError::Unauthorized("User no longer exists".into()))?;
+        // The request's log line says whose it was.
+        tracing::Span::current().record("user_id", tracing::field::display(&user.id));
         Ok(Self {
             id: user.id,
             email: user.email,

@@ -118,12 +118,12 @@ fn serve_generates_private_secrets_once_and_logs_only_paths() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = server(dir.path())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let stderr = child.stderr.take().expect("stderr");
+    let stdout = child.stdout.take().expect("stdout");
     let mut log = String::new();
-    for line in BufReader::new(stderr).lines() {
+    for line in BufReader::new(stdout).lines() {
         let line = line.expect("line");
         log.push_str(&line);
         log.push('\n');
@@ -155,4 +155,258 @@ fn serve_generates_private_secrets_once_and_logs_only_paths() {
             assert_eq!(mode & 0o077, 0, "{f} is readable by others");
         }
     }
+}
+
+/// A running `council-server` binary whose output is collected.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    addr: String,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let streams: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().expect("stdout")),
+            Box::new(child.stderr.take().expect("stderr")),
+        ];
+        for stream in streams {
+            let (lines, tx) = (lines.clone(), tx.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if line.contains("listening")
+                        && let Some(at) = line.find("127.0.0.1:")
+                    {
+                        let addr: String = line[at..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                            .collect();
+                        let _ = tx.send(addr);
+                    }
+                    lines.lock().expect("lock").push(line);
+                }
+            });
+        }
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the server says where it listens");
+        Self { child, lines, addr }
+    }
+
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.lines.lock().expect("lock").join("\n")
+    }
+}
+
+async fn full_run(base: &str, password: &str, key: &str) -> Vec<String> {
+    use serde_json::{Value, json};
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: Value| {
+        let mut r = http.post(format!("{base}{path}")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let tokens: Value = post(
+        "/api/auth/register",
+        None,
+        json!({"email": "logs@example.com", "password": password}),
+    )
+    .await
+    .expect("register")
+    .json()
+    .await
+    .expect("json");
+    let access = tokens["access_token"].as_str().expect("access").to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let wrong = post(
+        "/api/auth/login",
+        None,
+        json!({"email": "logs@example.com", "password": "a wrong guess"}),
+    )
+    .await
+    .expect("login");
+    assert_eq!(wrong.status(), 401);
+    post(
+        "/api/settings/api-key",
+        Some(&access),
+        json!({"api_key": key}),
+    )
+    .await
+    .expect("key");
+    let conv: Value = post("/api/conversations", Some(&access), json!({}))
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = conv["id"].as_str().expect("id").to_owned();
+    let answer = post(
+        &format!("/api/conversations/{id}/message"),
+        Some(&access),
+        json!({"content": "Is this logged?"}),
+    )
+    .await
+    .expect("ask");
+    assert_eq!(answer.status(), 200);
+    let rotated: Value = post("/api/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await
+        .expect("refresh")
+        .json()
+        .await
+        .expect("json");
+    let second = rotated["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    post(
+        "/api/auth/logout",
+        None,
+        json!({"refresh_token": second.clone()}),
+    )
+    .await
+    .expect("logout");
+    vec![access, refresh, second]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_have_a_line_per_request_and_no_secret() {
+    let fake = council_testkit::FakeUpstream::start().await.expect("fake");
+    for format in ["text", "json"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let jwt = "jwt-secret-for-the-log-test-0123456789abcdef";
+        let enc = council_server::crypto::KeySealer::generate_master_key().expect("key");
+        let password = "password-that-must-not-leak";
+        let key = "sk-or-v1-key-that-must-not-leak";
+        let mut command = server(dir.path());
+        command
+            .env("RUST_LOG", "debug")
+            .env("COUNCIL_LOG_FORMAT", format)
+            .env("JWT_SECRET", jwt)
+            .env("API_KEY_ENCRYPTION_KEY", &enc)
+            .env("BCRYPT_COST", "4")
+            .env("OPENROUTER_BASE_URL", fake.base_url())
+            .env("COUNCIL_MODELS", "fake/a,fake/b")
+            .env("COUNCIL_LEAD_MODEL", "fake/lead");
+        let running = Running::start(command);
+        let base = format!("http://{}", running.addr);
+        let tokens = full_run(&base, password, key).await;
+        let log = running.stop();
+
+        let secrets = [jwt, enc.as_str(), password, key, "key-that-must-not-leak"];
+        for secret in secrets
+            .iter()
+            .copied()
+            .chain(tokens.iter().map(String::as_str))
+        {
+            assert!(
+                !log.contains(secret),
+                "{format}: a secret is in the log:\n{log}"
+            );
+        }
+        let request_lines: Vec<&str> = log.lines().filter(|l| l.contains("latency_ms")).collect();
+        assert!(
+            request_lines.len() >= 7,
+            "{format}: one line per request:\n{log}"
+        );
+        let keyed = request_lines
+            .iter()
+            .find(|l| l.contains("/api/settings/api-key"))
+            .unwrap_or_else(|| panic!("{format}: no line for the key request:\n{log}"));
+        for field in ["POST", "status", "200", "request_id", "user_id"] {
+            assert!(
+                keyed.contains(field),
+                "{format}: {field} missing in {keyed}"
+            );
+        }
+        assert!(
+            request_lines.iter().any(|l| l.contains("401")),
+            "{format}: the failed login is logged with its status"
+        );
+        if format == "json" {
+            for line in log.lines().filter(|l| l.starts_with('{')) {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = council_server::Config::with_defaults(
+        council_server::db::DatabaseUrl::sqlite_in(dir.path()),
+        dir.path().to_owned(),
+        4,
+    )
+    .expect("config");
+    config.cors_origins = vec!["https://app.example.com".into()];
+    let server = council_server::Server::start(&config)
+        .await
+        .expect("starts");
+    let base = format!("http://{}", server.addr());
+    let http = reqwest::Client::new();
+    for path in ["/healthz", "/api/auth/me", "/nowhere"] {
+        let r = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("sent");
+        let h = r.headers();
+        assert!(
+            h.get("x-request-id").is_some_and(|v| !v.is_empty()),
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+    // A client's own request id comes back.
+    let r = http
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+    // CORS: the configured origin is allowed, another is not.
+    let preflight = |origin: &'static str| {
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/api/conversations"),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+    };
+    let ok = preflight("https://app.example.com").await.expect("sent");
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let other = preflight("https://evil.example.com").await.expect("sent");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    server.shutdown().await.expect("stops");
 }

@@ -127,6 +127,22 @@ struct ChatRequest<'a> {
     usage: UsageRequest,
 }
 
+impl<'a> ChatRequest<'a> {
+    /// A request that also asks for the usage (and, on OpenRouter, the
+    /// cost) in the answer, streamed or not.
+    fn new(model: &'a str, messages: &'a [ChatMessage], stream: bool) -> Self {
+        Self {
+            model,
+            messages,
+            stream,
+            stream_options: stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+            usage: UsageRequest { include: true },
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct StreamOptions {
     include_usage: bool,
@@ -352,13 +368,7 @@ impl UpstreamClient {
         model: &str,
         messages: &[ChatMessage],
     ) -> Result<Completion, UpstreamError> {
-        let body = ChatRequest {
-            model,
-            messages,
-            stream: false,
-            stream_options: None,
-            usage: UsageRequest { include: true },
-        };
+        let body = ChatRequest::new(model, messages, false);
         let response = self.send(key, &body).await?;
         let bytes = response
             .bytes()
@@ -389,15 +399,7 @@ impl UpstreamClient {
         messages: &[ChatMessage],
         on_delta: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<Completion, UpstreamError> {
-        let body = ChatRequest {
-            model,
-            messages,
-            stream: true,
-            stream_options: Some(StreamOptions {
-                include_usage: true,
-            }),
-            usage: UsageRequest { include: true },
-        };
+        let body = ChatRequest::new(model, messages, true);
         let response = self.send(key, &body).await?;
         if response.status() != StatusCode::OK {
             return Err(UpstreamError::Malformed);

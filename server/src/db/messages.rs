@@ -99,20 +99,14 @@ pub fn new_user(conversation_id: &str, content: &str, now: NaiveDateTime) -> Mes
 /// fails with a unique violation.
 pub fn new_running(conversation_id: &str, runner_id: &str, now: NaiveDateTime) -> Message {
     Message {
-        id: super::new_id(),
-        conversation_id: conversation_id.to_owned(),
-        seq: 0,
         role: ROLE_ASSISTANT.to_owned(),
         content: String::new(),
         status: Some(RunStatus::Running.as_str().to_owned()),
         stage1: Some("[]".to_owned()),
         stage2: Some("[]".to_owned()),
-        stage3: None,
         metadata: Some("{}".to_owned()),
-        error: None,
-        created_at: now,
-        updated_at: now,
         runner_id: Some(runner_id.to_owned()),
+        ..new_user(conversation_id, "", now)
     }
 }
 

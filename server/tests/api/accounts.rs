@@ -101,48 +101,18 @@ async fn refresh_rotates_and_reuse_revokes_only_that_login() {
 
     // The rotated-away token is presented again: theft. That login's whole
     // family is revoked, including the token just issued...
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": first_login.refresh}),
-    )
-    .await
-    .expect_error(401);
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": next.refresh}),
-    )
-    .await
-    .expect_error(401);
+    app.refresh(&first_login.refresh).await.expect_error(401);
+    app.refresh(&next.refresh).await.expect_error(401);
     // ...while the user's other login keeps working.
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": other.refresh}),
-    )
-    .await
-    .expect(200);
+    app.refresh(&other.refresh).await.expect(200);
 }
 
 #[tokio::test]
 async fn refresh_refuses_access_tokens_and_garbage() {
     let app = TestApp::spawn().await;
     let s = app.register(&email("kind")).await;
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": s.access}),
-    )
-    .await
-    .expect_error(401);
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": "garbage"}),
-    )
-    .await
-    .expect_error(401);
+    app.refresh(&s.access).await.expect_error(401);
+    app.refresh("garbage").await.expect_error(401);
     // And the refresh token is no access token.
     app.get("/api/auth/me", &s.refresh).await.expect_error(401);
 }
@@ -161,13 +131,7 @@ async fn logout_revokes_the_family() {
         .await
         .expect(200);
     assert_eq!(r.body, json!({"status": "ok"}));
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": s.refresh}),
-    )
-    .await
-    .expect_error(401);
+    app.refresh(&s.refresh).await.expect_error(401);
     app.post(
         "/api/auth/logout",
         None,
@@ -235,13 +199,7 @@ async fn expired_refresh_tokens_are_refused() {
     let app = TestApp::spawn_with(|c| c.refresh_token_ttl = Duration::from_secs(1)).await;
     let s = app.register(&email("rttl")).await;
     tokio::time::sleep(Duration::from_millis(4200)).await;
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": s.refresh}),
-    )
-    .await
-    .expect_error(401);
+    app.refresh(&s.refresh).await.expect_error(401);
 }
 
 #[tokio::test]
@@ -266,9 +224,7 @@ async fn password_change_revokes_every_refresh_token() {
     let ok = change(PASSWORD, "a much better one").await.expect(200);
     assert_eq!(ok.body, json!({"status": "ok"}));
     for token in [&s.refresh, &second.refresh] {
-        app.post("/api/auth/refresh", None, json!({"refresh_token": token}))
-            .await
-            .expect_error(401);
+        app.refresh(token).await.expect_error(401);
     }
     app.login(&addr, PASSWORD).await.expect_error(401);
     app.login(&addr, "a much better one").await.expect(200);
@@ -322,13 +278,7 @@ async fn deleting_the_account_removes_everything() {
         .await
         .expect_error(401);
     app.login(&addr, PASSWORD).await.expect_error(401);
-    app.post(
-        "/api/auth/refresh",
-        None,
-        json!({"refresh_token": s.refresh}),
-    )
-    .await
-    .expect_error(401);
+    app.refresh(&s.refresh).await.expect_error(401);
 
     // Nothing of the user is left in any table (ON DELETE CASCADE).
     let mut conn = app.connect_db();

@@ -326,14 +326,7 @@ impl TestApp {
         conversation: &str,
         question: &str,
     ) -> (StatusCode, Vec<Value>) {
-        let resp = self
-            .client
-            .post(self.url(&format!("/api/conversations/{conversation}/message/stream")))
-            .bearer_auth(token)
-            .json(&json!({"content": question}))
-            .send()
-            .await
-            .expect("sent");
+        let resp = self.post_stream(token, conversation, question).await;
         let status = resp.status();
         if !status.is_success() {
             let body = TestApp::read(resp).await;
@@ -347,6 +340,32 @@ impl TestApp {
         (status, all)
     }
 
+    /// POSTs a question to `/message/stream`.
+    async fn post_stream(
+        &self,
+        token: &str,
+        conversation: &str,
+        question: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/conversations/{conversation}/message/stream")))
+            .bearer_auth(token)
+            .json(&json!({"content": question}))
+            .send()
+            .await
+            .expect("sent")
+    }
+
+    /// Presents a refresh token to `/api/auth/refresh`.
+    pub async fn refresh(&self, refresh_token: &str) -> Resp {
+        self.post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
     /// Starts a question on `/message/stream` and hands over the open
     /// stream, for tests that act while the council runs.
     pub async fn open_stream(
@@ -355,14 +374,7 @@ impl TestApp {
         conversation: &str,
         question: &str,
     ) -> EventReader {
-        let resp = self
-            .client
-            .post(self.url(&format!("/api/conversations/{conversation}/message/stream")))
-            .bearer_auth(token)
-            .json(&json!({"content": question}))
-            .send()
-            .await
-            .expect("sent");
+        let resp = self.post_stream(token, conversation, question).await;
         EventReader::new(resp)
     }
 

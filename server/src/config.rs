@@ -152,6 +152,17 @@ pub struct ServerArgs {
         global = true
     )]
     pub shutdown_grace_secs: u64,
+    /// Seconds without a heartbeat after which a server instance counts as
+    /// dead and its running councils are marked failed (at least 3). On
+    /// PostgreSQL this is how long a crashed replica's runs stay `running`.
+    #[arg(
+        long,
+        env = "COUNCIL_INSTANCE_STALE_SECS",
+        default_value_t = 45,
+        value_parser = clap::value_parser!(u64).range(3..),
+        global = true
+    )]
+    pub instance_stale_secs: u64,
     /// Register/login attempts per client address per minute (0: no limit).
     #[arg(
         long,
@@ -201,6 +212,9 @@ pub struct Config {
     pub db_pool_size: u32,
     pub auth_rate_per_minute: u32,
     pub shutdown_grace: Duration,
+    /// Silence after which another server instance counts as dead (its
+    /// runs are failed); heartbeats and sweeps are derived from it.
+    pub instance_stale_after: Duration,
     /// Interval of `: ping` comments on event streams (API.md: at most 15 s).
     pub sse_keep_alive: Duration,
 }
@@ -239,6 +253,7 @@ impl Config {
             db_pool_size: 8,
             auth_rate_per_minute: 30,
             shutdown_grace: Duration::from_secs(20),
+            instance_stale_after: crate::council::INSTANCE_STALE_AFTER,
             sse_keep_alive: Duration::from_secs(15),
         })
     }
@@ -410,6 +425,7 @@ impl ServerArgs {
             db_pool_size: self.db_pool_size.max(1),
             auth_rate_per_minute: self.auth_rate_per_minute,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            instance_stale_after: Duration::from_secs(self.instance_stale_secs),
             sse_keep_alive: Duration::from_secs(15),
         })
     }
@@ -446,5 +462,10 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Migrate)));
         assert_eq!(cli.args.bcrypt_cost, 4);
         assert!(Cli::try_parse_from(["council-server", "--bcrypt-cost", "3"]).is_err());
+        assert_eq!(cli.args.instance_stale_secs, 45);
+        let cli =
+            Cli::try_parse_from(["council-server", "--instance-stale-secs", "3"]).expect("parses");
+        assert_eq!(cli.args.instance_stale_secs, 3);
+        assert!(Cli::try_parse_from(["council-server", "--instance-stale-secs", "2"]).is_err());
     }
 }

@@ -82,9 +82,13 @@ impl Server {
             config.upstream_timeout,
             council::upstream::RetryPolicy::default(),
         )?;
-        let council =
-            council::Council::start(db.clone(), upstream, config.models.title_model.clone())
-                .await?;
+        let council = council::Council::start(
+            db.clone(),
+            upstream,
+            config.models.title_model.clone(),
+            config.instance_stale_after,
+        )
+        .await?;
         let state = AppState::new(config, db, council)?;
         let listener = listen(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,

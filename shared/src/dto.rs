@@ -10,12 +10,14 @@ use uuid::Uuid;
 pub const DEFAULT_PROVIDER: &str = "openrouter";
 
 /// Every error response: `{"detail": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub detail: String,
 }
 
 /// `{"status": "ok"}`, `{"status": "deleted"}`, `{"status": "cancelled"}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusResponse {
     pub status: String,
@@ -32,9 +34,16 @@ impl StatusResponse {
 // ---------------------------------------------------------------- accounts
 
 /// Body of `POST /api/auth/register` and `POST /api/auth/login`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    )]
     pub email: String,
+    /// At least 8 characters and at most 71 bytes (bcrypt's limit).
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 71))]
     pub password: String,
 }
 
@@ -48,6 +57,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// Answer of register, login and refresh.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -68,6 +78,7 @@ impl std::fmt::Debug for TokenResponse {
 }
 
 /// Body of `POST /api/auth/refresh` and `POST /api/auth/logout`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshRequest {
     pub refresh_token: String,
@@ -80,6 +91,7 @@ impl std::fmt::Debug for RefreshRequest {
 }
 
 /// Answer of `GET /api/auth/me`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserResponse {
     pub id: Uuid,
@@ -88,9 +100,12 @@ pub struct UserResponse {
 }
 
 /// Body of `POST /api/auth/password`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChangeRequest {
     pub current_password: String,
+    /// At least 8 characters and at most 71 bytes.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 71))]
     pub new_password: String,
 }
 
@@ -101,6 +116,7 @@ impl std::fmt::Debug for PasswordChangeRequest {
 }
 
 /// Body of `DELETE /api/auth/me`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteAccountRequest {
     pub password: String,
@@ -115,10 +131,15 @@ impl std::fmt::Debug for DeleteAccountRequest {
 // ----------------------------------------------------------- provider keys
 
 /// Body of `POST /api/settings/api-key`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRequest {
+    /// At least 10 characters after trimming, no whitespace inside.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*\S{10,}\s*$"))]
     pub api_key: String,
+    /// `openrouter` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\s*(?i:openrouter)\s*$"))]
     pub provider: Option<String>,
 }
 
@@ -131,6 +152,7 @@ impl std::fmt::Debug for ApiKeyRequest {
 }
 
 /// A saved provider key, described without its value.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyResponse {
     pub id: Uuid,
@@ -144,6 +166,7 @@ pub struct ApiKeyResponse {
 // ------------------------------------------------------------------ models
 
 /// Answer of `GET /api/models`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelsResponse {
     pub models: Vec<String>,
@@ -154,27 +177,60 @@ pub struct ModelsResponse {
 // ----------------------------------------------------------- conversations
 
 /// Body of `POST /api/conversations`; both fields fall back to the server's defaults.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateConversationRequest {
+    /// 2 to 8 distinct model ids (`vendor/name`); duplicates are dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = council_schema))]
     pub models: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 100, pattern = r"^[A-Za-z0-9._:-]+/[A-Za-z0-9._:-]+$")
+    )]
     pub lead_model: Option<String>,
 }
 
+/// A model id as `validate::model_id` accepts it, for the description.
+#[cfg(feature = "openapi")]
+const MODEL_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]+/[A-Za-z0-9._:-]+$";
+
+/// `models` of [`CreateConversationRequest`]: 2 to 8 model ids.
+#[cfg(feature = "openapi")]
+fn council_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let model = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(crate::validate::MODEL_ID_MAX_CHARS))
+        .pattern(Some(MODEL_ID_PATTERN));
+    ArrayBuilder::new()
+        .items(model)
+        .min_items(Some(crate::validate::COUNCIL_MIN_MODELS))
+        .max_items(Some(crate::validate::COUNCIL_MAX_MODELS))
+        .build()
+}
+
 /// Body of `PATCH /api/conversations/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenameConversationRequest {
+    /// 1 to 200 characters after trimming, one line.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
 }
 
 /// Body of `POST /api/conversations/{id}/message[/stream]`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendMessageRequest {
+    /// 1 to 32,000 characters, not only whitespace.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 32000))]
     pub content: String,
 }
 
 /// A conversation without its messages, as listed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     pub id: Uuid,
@@ -188,6 +244,7 @@ pub struct ConversationSummary {
 }
 
 /// A conversation with all its messages, oldest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub id: Uuid,
@@ -216,6 +273,7 @@ impl Conversation {
 }
 
 /// `"user"`; a marker so that a [`Message`] tells its kind on the wire.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UserRole {
     #[serde(rename = "user")]
@@ -223,6 +281,7 @@ pub enum UserRole {
 }
 
 /// `"assistant"`; see [`UserRole`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AssistantRole {
     #[serde(rename = "assistant")]
@@ -230,6 +289,7 @@ pub enum AssistantRole {
 }
 
 /// One message of a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Message {
@@ -238,6 +298,7 @@ pub enum Message {
 }
 
 /// A question asked by the user.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserMessage {
     pub id: Uuid,
@@ -247,6 +308,7 @@ pub struct UserMessage {
 }
 
 /// Where a council run stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
@@ -282,6 +344,7 @@ impl RunStatus {
 }
 
 /// The council's answer to one question, stage by stage.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssistantMessage {
     pub id: Uuid,
@@ -296,6 +359,7 @@ pub struct AssistantMessage {
 }
 
 /// One council model's answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage1Result {
     pub model: String,
@@ -303,6 +367,7 @@ pub struct Stage1Result {
 }
 
 /// One council model's evaluation of the anonymised answers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage2Result {
     pub model: String,
@@ -312,6 +377,7 @@ pub struct Stage2Result {
 }
 
 /// The lead model's synthesis.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage3Result {
     pub model: String,
@@ -319,6 +385,7 @@ pub struct Stage3Result {
 }
 
 /// Everything about a run that is not an answer; persisted with the message.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     #[serde(default)]
@@ -332,6 +399,7 @@ pub struct Metadata {
 }
 
 /// A model's average position over all evaluations that ranked it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregateRanking {
     pub model: String,
@@ -340,6 +408,7 @@ pub struct AggregateRanking {
 }
 
 /// A model call that failed during a run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub model: String,
@@ -348,6 +417,7 @@ pub struct Failure {
 }
 
 /// Tokens (and, where the provider reports it, cost) summed over a run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,

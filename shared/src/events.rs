@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::dto::{AggregateRanking, AssistantMessage, Stage1Result, Stage2Result, Stage3Result};
 
 /// One event of a council run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CouncilEvent {
@@ -72,6 +73,7 @@ impl CouncilEvent {
 }
 
 /// The de-anonymisation that `stage2_complete` carries.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stage2Metadata {
     pub label_to_model: BTreeMap<String, String>,
@@ -79,6 +81,7 @@ pub struct Stage2Metadata {
 }
 
 /// `title_complete`'s data.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TitleData {
     pub title: String,

@@ -322,13 +322,23 @@ impl Client {
 
     /// Saves (or replaces) the OpenRouter key.
     pub async fn save_api_key(&self, api_key: &str) -> Result<ApiKeyResponse, ClientError> {
+        self.save_provider_key(api_key, None).await
+    }
+
+    /// Saves (or replaces) the key of `provider` (the server's default,
+    /// OpenRouter, when `None`).
+    pub async fn save_provider_key(
+        &self,
+        api_key: &str,
+        provider: Option<&str>,
+    ) -> Result<ApiKeyResponse, ClientError> {
         let call = self.call(
             Method::POST,
             &["api", "settings", "api-key"],
             "POST /api/settings/api-key",
             Some(&ApiKeyRequest {
                 api_key: api_key.to_owned(),
-                provider: None,
+                provider: provider.map(str::to_owned),
             }),
         )?;
         self.authed_json(call).await

@@ -220,6 +220,27 @@ impl ConfigFile {
         self.access_token.is_some() && self.refresh_token.is_some()
     }
 
+    /// Keeps a new session's tokens with the server that issued them
+    /// (`None`: the local server), so that a later run without `--server`
+    /// goes back to that server.
+    pub fn remember_session(&mut self, access: String, refresh: String, server: Option<&str>) {
+        self.access_token = Some(access);
+        self.refresh_token = Some(refresh);
+        self.server = server.map(str::to_owned);
+    }
+
+    /// Whether the saved tokens may be shown to `server` (`None`: local
+    /// mode): they were issued by it, or by an unrecorded server (files
+    /// written before the server was recorded).
+    pub fn session_is_for(&self, server: Option<&str>) -> bool {
+        let normalise = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
+        match (&self.server, server) {
+            (None, _) => true,
+            (Some(saved), Some(chosen)) => normalise(saved) == normalise(chosen),
+            (Some(_), None) => false,
+        }
+    }
+
     /// Forgets the tokens; the server and email stay, to prefill a later sign-in.
     pub fn clear_session(&mut self) {
         self.access_token = None;

@@ -4,13 +4,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use council_tui::cli::{self, Command};
 use council_tui::config::resolve_path;
 use council_tui::runtime::{self, Options};
 
-/// Consult a council of LLMs from the terminal.
+/// Consult a council of LLMs from the terminal. Without a command, the
+/// terminal UI starts.
 #[derive(Debug, Parser)]
 #[command(name = "council", version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The server (e.g. https://council.example.com); without one, a
     /// private server runs in-process (local mode).
     #[arg(long, env = "COUNCIL_SERVER", global = true)]
@@ -21,7 +25,19 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors exit 1, not clap's usual 2: for `ask`, 2 means a
+        // partial answer.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let config_path = match resolve_path(cli.config.as_deref()) {
         Ok(p) => p,
         Err(e) => {
@@ -44,6 +60,9 @@ fn main() -> ExitCode {
         server: cli.server.filter(|s| !s.trim().is_empty()),
         config_path,
     };
+    if let Some(command) = cli.command {
+        return ExitCode::from(runtime.block_on(cli::run(command, options)));
+    }
     match runtime.block_on(runtime::run(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -54,7 +73,8 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to a file in the data directory (the local server's, or where
-/// it would be): the terminal belongs to the UI.
+/// it would be): the terminal belongs to the UI, and a command's stderr to
+/// its progress and errors.
 fn init_logging() {
     use clap::Parser as _;
     let Ok(cli) = council_server::config::Cli::try_parse_from(["council-server"]) else {

@@ -21,6 +21,7 @@ use crate::config::ConfigFile;
 use crate::local::LocalServer;
 use crate::screens::{self, RenderCache};
 use crate::theme::Theme;
+use crate::{clipboard, export};
 
 /// How often time advances for spinners and timers.
 const TICK: Duration = Duration::from_millis(100);
@@ -47,16 +48,24 @@ fn failure(e: &ClientError) -> Failure {
 pub struct Connection {
     pub client: Client,
     pub label: String,
+    /// The remote server's URL; `None` in local mode.
+    pub server: Option<String>,
     pub local: Option<LocalServer>,
+}
+
+/// The remote server to use: `--server`, else the one remembered with the
+/// session; `None` is local mode (`--server ""` asks for it even when a
+/// server is remembered).
+pub fn chosen_server(flag: Option<String>, config: &ConfigFile) -> Option<String> {
+    flag.or_else(|| config.server.clone())
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Connects to the configured server or starts the local one.
 pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Result<Connection> {
-    let (url, local) = match server
-        .or_else(|| config.server.clone())
-        .filter(|s| !s.trim().is_empty())
-    {
-        Some(url) => (url, None),
+    let remote = chosen_server(server, config);
+    let (url, local) = match &remote {
+        Some(url) => (url.clone(), None),
         None => {
             let local = LocalServer::start().await?;
             (local.url.clone(), Some(local))
@@ -67,7 +76,10 @@ pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Res
         Some(l) => format!("local (data in {})", l.data_dir.display()),
         None => client.base_url().to_owned(),
     };
-    if let (Some(access), Some(refresh)) = (&config.access_token, &config.refresh_token) {
+    // Tokens of another server would only be refused there.
+    if let (Some(access), Some(refresh)) = (&config.access_token, &config.refresh_token)
+        && config.session_is_for(remote.as_deref())
+    {
         client.set_session(Some(Session {
             access_token: access.clone(),
             refresh_token: refresh.clone(),
@@ -76,6 +88,7 @@ pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Res
     Ok(Connection {
         client,
         label,
+        server: remote,
         local,
     })
 }
@@ -98,7 +111,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let result = event_loop(
         &mut terminal,
         &client,
-        &connection.label,
+        &connection,
         &mut config,
         &options.config_path,
         &mut session_rx,
@@ -118,7 +131,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     client: &Client,
-    label: &str,
+    connection: &Connection,
     config: &mut ConfigFile,
     config_path: &std::path::Path,
     session_rx: &mut mpsc::UnboundedReceiver<Option<Session>>,
@@ -127,7 +140,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let signed_in = client.session().is_some();
     let (mut app, first) = App::new(
-        label.to_owned(),
+        connection.label.clone(),
         config.email.clone(),
         signed_in,
         Instant::now(),
@@ -152,6 +165,22 @@ async fn event_loop(
         for effect in pending.drain(..) {
             if effect == Effect::Quit {
                 app.quit = true;
+                continue;
+            }
+            // The terminal is this loop's: the sequence goes out between
+            // two frames, never in the middle of one.
+            if let Effect::Copy { what, text } = effect {
+                let event = match copy_to_clipboard(&text) {
+                    Ok(()) => Event::Copied {
+                        what,
+                        chars: text.chars().count(),
+                    },
+                    Err(e) => Event::Failed {
+                        what: Request::Copy,
+                        error: Failure::new(format!("Could not copy: {e}")),
+                    },
+                };
+                let _ = tx.send(event);
                 continue;
             }
             spawn_effect(effect, client.clone(), tx.clone());
@@ -182,7 +211,7 @@ async fn event_loop(
                 dirty = true;
             }
             Some(session) = session_rx.recv() => {
-                persist_session(session, config, config_path).await;
+                persist_session(session, connection.server.as_deref(), config, config_path).await;
             }
             _ = tick.tick() => {
                 let animating = app.animating();
@@ -190,6 +219,35 @@ async fn event_loop(
                 dirty |= animating;
             }
         }
+    }
+}
+
+/// Sends the OSC 52 sequence for `text` to the terminal (see `clipboard`).
+fn copy_to_clipboard(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let sequence = clipboard::copy_sequence(text, clipboard::in_tmux());
+    let mut out = std::io::stdout().lock();
+    out.write_all(sequence.as_bytes())?;
+    out.flush()
+}
+
+/// Writes an export to a new file in the export directory.
+async fn export(file_name: String, contents: String) -> Event {
+    let written = tokio::task::spawn_blocking(move || {
+        let dir = export::export_dir()?;
+        // A configured export directory may not exist yet.
+        std::fs::create_dir_all(&dir)?;
+        export::save_new(&dir, &file_name, &contents)
+    })
+    .await;
+    let failed = |why: String| Event::Failed {
+        what: Request::Export,
+        error: Failure::new(format!("Could not export: {why}")),
+    };
+    match written {
+        Ok(Ok(path)) => Event::Exported { path },
+        Ok(Err(e)) => failed(e.to_string()),
+        Err(e) => failed(e.to_string()),
     }
 }
 
@@ -213,14 +271,12 @@ async fn save(config: &ConfigFile, path: &std::path::Path) {
 
 async fn persist_session(
     session: Option<Session>,
+    server: Option<&str>,
     config: &mut ConfigFile,
     path: &std::path::Path,
 ) {
     match session {
-        Some(s) => {
-            config.access_token = Some(s.access_token);
-            config.refresh_token = Some(s.refresh_token);
-        }
+        Some(s) => config.remember_session(s.access_token, s.refresh_token, server),
         None => config.clear_session(),
     }
     save(config, path).await;
@@ -368,6 +424,11 @@ pub async fn perform(
                 Err(e) => fail(Request::ChangePassword, e),
             }
         }
-        Effect::Quit => vec![],
+        Effect::Export {
+            file_name,
+            contents,
+        } => vec![export(file_name, contents).await],
+        // The event loop copies itself: it owns the terminal's output.
+        Effect::Copy { .. } | Effect::Quit => vec![],
     }
 }

@@ -29,6 +29,28 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[test]
+fn a_session_is_kept_with_the_server_that_issued_it() {
+    let mut config = ConfigFile::default();
+    config.remember_session("a".into(), "r".into(), Some("https://council.example.com/"));
+    assert!(config.signed_in());
+    assert!(config.session_is_for(Some("https://Council.example.com")));
+    assert!(!config.session_is_for(Some("https://other.example.com")));
+    assert!(!config.session_is_for(None), "local mode is another server");
+
+    config.remember_session("a".into(), "r".into(), None);
+    assert_eq!(config.server, None);
+    assert!(config.session_is_for(None));
+
+    // A file from before servers were remembered: its tokens are tried.
+    let old = signed_in();
+    let unrecorded = ConfigFile {
+        server: None,
+        ..old
+    };
+    assert!(unrecorded.session_is_for(Some("http://127.0.0.1:8001")));
+}
+
+#[test]
 fn a_missing_file_is_an_empty_configuration() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (config, warnings) =

@@ -45,6 +45,12 @@ impl Tmux {
             .status()
             .expect("tmux must be installed (apt-get install tmux)");
         assert!(status.success(), "tmux new-session failed");
+        // Applications may set tmux's clipboard with OSC 52 (the `y` key).
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "set-option", "-g", "set-clipboard", "on"])
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux set-option failed");
         Self { socket }
     }
 
@@ -145,6 +151,10 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
             "COUNCIL_DATA_DIR",
             dir.path().join("client").display().to_string(),
         ),
+        (
+            "COUNCIL_EXPORT_DIR",
+            dir.path().join("exports").display().to_string(),
+        ),
     ];
     let ui = tokio::task::spawn_blocking(move || {
         let t = Tmux::start(&command, 120, 40, &env);
@@ -181,8 +191,20 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         assert!(answer.contains("Answer from fake/chair"), "{answer}");
         t.wait_for("Fake Council Title");
 
-        // Expand the stages: tabs per model, then the rankings.
+        // Copy the answer: with set-clipboard on, tmux takes the OSC 52
+        // sequence into its paste buffer, as it would pass it to a terminal.
         t.escape();
+        t.keys(&["y"]);
+        t.wait_for("Copied answer (");
+        let copied = t.tmux(&["show-buffer"]);
+        assert!(copied.starts_with("Answer from fake/chair"), "{copied:?}");
+        // Export twice: the second file never replaces the first.
+        t.keys(&["e"]);
+        t.wait_for("Exported to");
+        t.keys(&["e"]);
+        t.wait_for("-2.md");
+
+        // Expand the stages: tabs per model, then the rankings.
         t.keys(&["Enter"]);
         let stage1 = t.wait_for("Stage 1 · answers");
         assert!(
@@ -227,5 +249,27 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         "{saved}"
     );
     assert_eq!(mode(&config_path), 0o600);
+    let mut exports: Vec<String> = std::fs::read_dir(dir.path().join("exports"))
+        .expect("the export directory was made")
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    // The first export's name is the shorter one.
+    exports.sort_by_key(String::len);
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert!(
+        exports[0].starts_with("fake-council-title-") && exports[1].ends_with("-2.md"),
+        "{exports:?}"
+    );
+    let md = std::fs::read_to_string(dir.path().join("exports").join(&exports[0]))
+        .expect("the export is readable");
+    assert!(
+        md.starts_with("# Fake Council Title\n") && md.contains("> How do I choose a database?"),
+        "{md}"
+    );
     server.shutdown().await.expect("server stops");
 }

@@ -29,11 +29,24 @@ use upstream::UpstreamClient;
 
 /// Events buffered per run for a listener that falls behind; one that falls
 /// further behind skips deltas but still gets the terminal event.
-const EVENT_BUFFER: usize = 4096;
-/// How often a server instance says it is alive.
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
-/// An instance silent for this long is dead; its runs are failed.
+/// tokio allocates every slot of a broadcast channel up front (about 112
+/// bytes each): 4096 slots cost 229 MB over 500 concurrent runs
+/// (council-bench row 3b); 256 hold several seconds of deltas.
+const EVENT_BUFFER: usize = 256;
+/// An instance silent for this long is dead and its runs are failed, unless
+/// configured otherwise (`COUNCIL_INSTANCE_STALE_SECS`).
 pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(45);
+/// The shortest stale window: heart-beats are at least a second apart, and a
+/// live instance must get several in before anyone takes it for dead.
+pub const MIN_INSTANCE_STALE_AFTER: Duration = Duration::from_secs(3);
+
+/// How often an instance heart-beats (and, on a shared database, sweeps the
+/// runs of dead replicas) when instances silent for `stale_after` count as
+/// dead: four beats per window, so that a write delayed by a busy database
+/// never makes a live instance look dead; at most once a second.
+pub fn heartbeat_interval(stale_after: Duration) -> Duration {
+    (stale_after / 4).max(Duration::from_secs(1))
+}
 
 /// The error recorded on runs cut short by a server stop or crash.
 pub const STOPPED_ERROR: &str = "The server stopped before the council finished";
@@ -88,6 +101,8 @@ struct Inner {
     upstream: UpstreamClient,
     title_model: String,
     instance_id: String,
+    /// Silence after which another instance counts as dead.
+    stale_after: Duration,
     runs: Mutex<HashMap<String, Arc<RunHandle>>>,
     tracker: TaskTracker,
     accepting: std::sync::atomic::AtomicBool,
@@ -121,10 +136,14 @@ impl From<diesel::result::Error> for StartError {
 impl Council {
     /// Registers this instance and fails the runs of instances that are gone
     /// (on SQLite, a single-process database: every run not ours).
+    ///
+    /// Other instances count as dead once silent for `stale_after` (at
+    /// least [`MIN_INSTANCE_STALE_AFTER`]); this one heart-beats accordingly.
     pub async fn start(
         db: Db,
         upstream: UpstreamClient,
         title_model: String,
+        stale_after: Duration,
     ) -> Result<Self, DbError> {
         let instance_id = db::new_id();
         let council = Self {
@@ -133,6 +152,7 @@ impl Council {
                 upstream,
                 title_model,
                 instance_id: instance_id.clone(),
+                stale_after: stale_after.max(MIN_INSTANCE_STALE_AFTER),
                 runs: Mutex::new(HashMap::new()),
                 tracker: TaskTracker::new(),
                 accepting: std::sync::atomic::AtomicBool::new(true),
@@ -158,15 +178,18 @@ impl Council {
     async fn fail_orphaned_runs(&self) -> Result<usize, DbError> {
         let me = self.inner.instance_id.clone();
         let single_process = self.inner.db.url().is_sqlite();
+        let stale = chrono::Duration::from_std(self.inner.stale_after).unwrap_or_default();
         self.inner
             .db
             .write(move |c| -> Result<usize, DbError> {
                 let now = db::now();
                 let alive = if single_process {
+                    // Only one process opens the file: every other
+                    // instance is gone, including one killed without
+                    // deregistering.
+                    instances::forget_all_but(c, &me)?;
                     vec![me]
                 } else {
-                    let stale =
-                        chrono::Duration::from_std(INSTANCE_STALE_AFTER).unwrap_or_default();
                     let mut alive = instances::alive_since(c, now - stale)?;
                     alive.push(me);
                     alive
@@ -180,8 +203,9 @@ impl Council {
     /// replicas that stopped heart-beating.
     fn spawn_heartbeat(&self) {
         let weak = Arc::downgrade(&self.inner);
+        let every = heartbeat_interval(self.inner.stale_after);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+            let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
                 tick.tick().await;
@@ -354,5 +378,36 @@ impl RunHandle {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         slot.get_or_insert(reason);
         self.cancel.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_come_four_times_per_stale_window() {
+        assert_eq!(
+            heartbeat_interval(INSTANCE_STALE_AFTER),
+            Duration::from_millis(11_250)
+        );
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(8)),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn a_live_instance_beats_several_times_before_it_could_look_dead() {
+        // The heartbeat has a floor of one second: the shortest window
+        // still fits three beats.
+        assert_eq!(
+            heartbeat_interval(MIN_INSTANCE_STALE_AFTER),
+            Duration::from_secs(1)
+        );
+        for secs in 3..=600 {
+            let stale = Duration::from_secs(secs);
+            assert!(heartbeat_interval(stale) * 3 <= stale, "{secs} s");
+        }
     }
 }

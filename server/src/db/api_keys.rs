@@ -61,7 +61,7 @@ pub fn find(conn: &mut DbConnection, user_id: &str, provider: &str) -> QueryResu
         .filter(keys::user_id.eq(user_id))
         .filter(keys::provider.eq(provider))
         .select(ApiKey::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

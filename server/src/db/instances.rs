@@ -32,6 +32,13 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Forgets every instance but `id`: for a database only one process opens.
+pub fn forget_all_but(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(instances::table.filter(instances::id.ne(id)))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Instances that heart-beat after `since`; older ones are forgotten.
 pub fn alive_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
     diesel::delete(instances::table.filter(instances::heartbeat_at.lt(since))).execute(conn)?;

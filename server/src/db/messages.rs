@@ -60,7 +60,7 @@ pub fn append(conn: &mut DbConnection, message: &mut Message) -> QueryResult<()>
     let count: i32 = conversations::table
         .find(&message.conversation_id)
         .select(conversations::message_count)
-        .first(conn)?;
+        .get_result(conn)?;
     message.seq = count + 1;
     diesel::insert_into(messages::table)
         .values(&*message)

@@ -111,6 +111,8 @@ pub enum DbError {
     Migration(String),
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("the database pool is closed")]
+    Closed,
 }
 
 impl DbError {
@@ -215,10 +217,18 @@ impl Pooled {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// One per pooled connection, taken (asynchronously) before a call goes
+    /// to the blocking pool: calls beyond the pool's size wait as tasks, not
+    /// as blocking threads parked in r2d2. Without it a burst (500 councils
+    /// storing their progress at once) grew the blocking pool to 200+
+    /// threads, each with its stack and malloc arena (the bench's row 3).
+    permits: Arc<tokio::sync::Semaphore>,
     /// SQLite allows one writer; taking this lock before a write transaction
-    /// turns "database is locked" races into an orderly queue. `None` on
-    /// PostgreSQL, which handles concurrent writers itself.
-    write_lock: Option<Arc<std::sync::Mutex<()>>>,
+    /// turns "database is locked" races into an orderly queue. An async
+    /// lock, taken before the blocking pool, so that queued writers hold
+    /// neither a connection nor a thread. `None` on PostgreSQL, which
+    /// handles concurrent writers itself.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     url: DatabaseUrl,
 }
 
@@ -254,7 +264,10 @@ impl Db {
         }
         Ok(Self {
             pool,
-            write_lock: url.is_sqlite().then(|| Arc::new(std::sync::Mutex::new(()))),
+            permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
+            write_lock: url
+                .is_sqlite()
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
             url: url.clone(),
         })
     }
@@ -272,7 +285,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         let queued = Instant::now();
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let started = Instant::now();
             let mut conn = pool.get()?;
             let got = Instant::now();
@@ -284,6 +299,15 @@ impl Db {
         .await?
     }
 
+    /// A turn at a pooled connection (see `permits`).
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DbError::Closed)
+    }
+
     /// Runs `f` in a transaction on the blocking pool; it commits when `f`
     /// returns `Ok` and rolls back otherwise.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
@@ -293,16 +317,17 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let lock = self.write_lock.clone();
         let queued = Instant::now();
+        // The lock comes first, so writers queueing for it hold no
+        // connection that readers could use (nor, being async, a thread).
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
+            let _held = (guard, permit);
             let started = Instant::now();
-            // The lock comes first, so writers queueing for it hold no
-            // connection that readers could use. A poisoned lock only means
-            // another writer panicked; SQLite rolled that transaction back.
-            let _guard = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut conn = pool.get().map_err(DbError::from)?;
             let got = Instant::now();
             let result = conn.conn.transaction(f);

@@ -39,15 +39,21 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
+/// Runs for every authenticated request (the `AuthUser` extractor).
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    // `get_result`, not `first`: a primary key matches one row at most, and
+    // `first` binds `LIMIT ?`, which the bundled SQLite (3.53) treats as a
+    // planner input: every new binding expires the cached statement, so it
+    // was parsed and planned anew on each request (a quarter of the
+    // instructions of `GET /api/auth/me`; council-bench row 1).
     users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

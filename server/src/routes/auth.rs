@@ -2,16 +2,17 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::NaiveDateTime;
 use council_shared::validate::{self, PASSWORD_MAX_BYTES};
 use council_shared::{
-    Credentials, DeleteAccountRequest, PasswordChangeRequest, RefreshRequest, StatusResponse,
-    TokenResponse, UserResponse,
+    Credentials, DeleteAccountRequest, ErrorBody, PasswordChangeRequest, RefreshRequest,
+    StatusResponse, TokenResponse, UserResponse,
 };
 use secrecy::SecretString;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiJson;
 use crate::auth::tokens::TokenError;
@@ -23,14 +24,14 @@ use crate::state::AppState;
 
 const INVALID_CREDENTIALS: &str = "Invalid email or password";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(register))
-        .route("/login", post(login))
-        .route("/refresh", post(refresh))
-        .route("/logout", post(logout))
-        .route("/me", get(me).delete(delete_account))
-        .route("/password", post(change_password))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me, delete_account))
+        .routes(routes!(change_password))
 }
 
 impl From<TokenError> for ApiError {
@@ -106,6 +107,15 @@ fn token_response(
     })
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(post, path = "/api/auth/register", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Registered and signed in", body = TokenResponse),
+        (status = 400, description = "Invalid email, password shorter than 8 characters or longer than 71 bytes, or `Email already registered`", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address or for this email", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -154,6 +164,16 @@ async fn register(
     }
 }
 
+/// Signs in: a new token family.
+#[utoipa::path(post, path = "/api/auth/login", tag = "accounts",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "`Invalid email or password`, whether the email exists or not", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "Too many attempts from this address or for this email", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -191,6 +211,14 @@ async fn login(
     Ok(Json(tokens))
 }
 
+/// Rotates a refresh token; presenting a rotated-away one revokes its family.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and a new refresh token; the old one stops working", body = TokenResponse),
+        (status = 401, description = "Invalid, expired or revoked refresh token, or an access token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    ))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -225,6 +253,14 @@ async fn refresh(
     }
 }
 
+/// Revokes the refresh token's family; needs no access token.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\"}`", body = StatusResponse),
+        (status = 401, description = "Invalid refresh token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    ))]
 async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -253,6 +289,10 @@ async fn logout(
     }
 }
 
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/auth/me", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in user", body = UserResponse)))]
 async fn me(user: AuthUser) -> Json<UserResponse> {
     Json(user_response(&user))
 }
@@ -285,6 +325,18 @@ async fn check_password(
     Ok(ok && storable)
 }
 
+/// Changes the password and revokes every refresh token of the user.
+#[utoipa::path(post, path = "/api/auth/password", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = PasswordChangeRequest,
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\"}`; every refresh token of the user is revoked", body = StatusResponse),
+        (status = 400, description = "The new password is too short or too long", body = ErrorBody),
+        (status = 401, description = "Wrong current password, or not signed in", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "Too many password attempts", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -320,6 +372,17 @@ async fn change_password(
     Ok(Json(StatusResponse::new("ok")))
 }
 
+/// Deletes the account with its keys and conversations.
+#[utoipa::path(delete, path = "/api/auth/me", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = DeleteAccountRequest,
+    responses(
+        (status = 200, description = "`{\"status\":\"deleted\"}`", body = StatusResponse),
+        (status = 401, description = "Wrong password, or not signed in", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "Too many password attempts", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 async fn delete_account(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,

@@ -1,17 +1,18 @@
 //! `/api/conversations`: each user's own conversations. Another user's
 //! conversation answers 404, exactly like a missing one.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use council_shared::validate;
 use council_shared::{
-    Conversation, ConversationSummary, CreateConversationRequest, RenameConversationRequest,
-    StatusResponse,
+    Conversation, ConversationSummary, CreateConversationRequest, ErrorBody,
+    RenameConversationRequest, StatusResponse,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiJson;
 use crate::auth::AuthUser;
@@ -20,14 +21,16 @@ use crate::db::{self, DbError, conversations, messages};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(fetch).patch(rename).delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(fetch, rename, remove))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Keeps the conversations whose title or messages contain this text.
     q: Option<String>,
 }
 
@@ -38,6 +41,14 @@ pub(super) fn conversation_id(raw: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::not_found("Conversation"))
 }
 
+/// The user's conversations, newest activity first.
+#[utoipa::path(get, path = "/api/conversations", tag = "conversations",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The user's conversations", body = Vec<ConversationSummary>),
+        (status = 400, description = "Malformed query or search text with a NUL character", body = ErrorBody),
+    ))]
 async fn list(
     user: AuthUser,
     State(state): State<AppState>,
@@ -61,6 +72,13 @@ async fn list(
 }
 
 /// The body is optional: no body (or `{}`) takes the server's defaults.
+#[utoipa::path(post, path = "/api/conversations", tag = "conversations",
+    security(("bearer" = [])),
+    request_body(content = Option<CreateConversationRequest>, description = "Optional: the council and the lead model; the server's defaults otherwise"),
+    responses(
+        (status = 200, description = "A new conversation without messages, titled `New Conversation`", body = Conversation),
+        (status = 400, description = "Fewer than 2 distinct models, more than 8, or a malformed model id", body = ErrorBody),
+    ))]
 async fn create(
     user: AuthUser,
     State(state): State<AppState>,
@@ -111,6 +129,14 @@ async fn create(
     Ok(Json(created))
 }
 
+/// One conversation with all its messages.
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    responses(
+        (status = 200, description = "The conversation with its messages, oldest first", body = Conversation),
+        (status = 404, description = "No such conversation of this user", body = ErrorBody),
+    ))]
 async fn fetch(
     user: AuthUser,
     State(state): State<AppState>,
@@ -131,6 +157,16 @@ async fn fetch(
     Ok(Json(convert::conversation(&conv, &msgs)))
 }
 
+/// Renames a conversation.
+#[utoipa::path(patch, path = "/api/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    request_body = RenameConversationRequest,
+    responses(
+        (status = 200, description = "The renamed conversation", body = ConversationSummary),
+        (status = 400, description = "Empty title or over 200 characters", body = ErrorBody),
+        (status = 404, description = "No such conversation of this user", body = ErrorBody),
+    ))]
 async fn rename(
     user: AuthUser,
     State(state): State<AppState>,
@@ -150,6 +186,14 @@ async fn rename(
     Ok(Json(convert::summary(&renamed)))
 }
 
+/// Deletes a conversation with its messages.
+#[utoipa::path(delete, path = "/api/conversations/{id}", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    responses(
+        (status = 200, description = "`{\"status\":\"deleted\"}`", body = StatusResponse),
+        (status = 404, description = "No such conversation of this user", body = ErrorBody),
+    ))]
 async fn remove(
     user: AuthUser,
     State(state): State<AppState>,

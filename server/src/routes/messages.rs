@@ -4,17 +4,19 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::post;
-use axum::{Json, Router};
 use council_shared::validate;
 use council_shared::{
-    AssistantMessage, CouncilEvent, DEFAULT_PROVIDER, RunStatus, SendMessageRequest, StatusResponse,
+    AssistantMessage, CouncilEvent, DEFAULT_PROVIDER, ErrorBody, RunStatus, SendMessageRequest,
+    StatusResponse,
 };
 use futures_util::stream;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiJson;
 use super::conversations::conversation_id;
@@ -30,11 +32,11 @@ pub const NO_KEY: &str = "No API key configured. Please add your OpenRouter API 
 /// How long `/cancel` waits for the run to store its end.
 const CANCEL_WAIT: Duration = Duration::from_secs(5);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/{id}/message", post(send))
-        .route("/{id}/message/stream", post(send_stream))
-        .route("/{id}/cancel", post(cancel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(send_stream))
+        .routes(routes!(cancel))
 }
 
 impl From<StartError> for ApiError {
@@ -107,6 +109,18 @@ fn history(turns: &[(String, String)]) -> Vec<Turn> {
 }
 
 /// Waits for the council; a failed run answers 502 with its error.
+#[utoipa::path(post, path = "/api/conversations/{id}/message", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 200, description = "The council finished `complete` or `partial`", body = AssistantMessage),
+        (status = 400, description = "Empty or too long content, or no API key configured (nothing is stored)", body = ErrorBody),
+        (status = 404, description = "No such conversation of this user", body = ErrorBody),
+        (status = 409, description = "Another message of this conversation is still running", body = ErrorBody),
+        (status = 502, description = "The council failed; the failed message stays in the conversation", body = ErrorBody),
+        (status = 503, description = "The server is shutting down", body = ErrorBody),
+    ))]
 async fn send(
     user: AuthUser,
     State(state): State<AppState>,
@@ -129,6 +143,17 @@ async fn send(
 
 /// Follows the council as server-sent events; the stream ends after
 /// `complete` or `error`. Going away does not stop the run.
+#[utoipa::path(post, path = "/api/conversations/{id}/message/stream", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    request_body = SendMessageRequest,
+    responses(
+        (status = 200, description = "Server-sent events: each `data:` line is one `CouncilEvent` JSON; `: ping` comments keep the stream alive", content_type = "text/event-stream", body = CouncilEvent),
+        (status = 400, description = "Empty or too long content, or no API key configured (nothing is stored)", body = ErrorBody),
+        (status = 404, description = "No such conversation of this user", body = ErrorBody),
+        (status = 409, description = "Another message of this conversation is still running", body = ErrorBody),
+        (status = 503, description = "The server is shutting down", body = ErrorBody),
+    ))]
 async fn send_stream(
     user: AuthUser,
     State(state): State<AppState>,
@@ -167,6 +192,13 @@ fn to_sse(event: &CouncilEvent) -> Event {
 }
 
 /// Stops the conversation's running council; answers once its end is stored.
+#[utoipa::path(post, path = "/api/conversations/{id}/cancel", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id (UUID)")),
+    responses(
+        (status = 200, description = "`{\"status\":\"cancelled\"}`: the run ends `failed` with `Cancelled`, finished stages kept", body = StatusResponse),
+        (status = 404, description = "Nothing running, or no such conversation of this user", body = ErrorBody),
+    ))]
 async fn cancel(
     user: AuthUser,
     State(state): State<AppState>,

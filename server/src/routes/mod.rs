@@ -5,14 +5,18 @@ mod conversations;
 mod health;
 mod messages;
 mod models;
+mod openapi;
 mod settings;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -31,17 +35,31 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// Every route of the API, each with its description. Routes are only
+/// ever added here, through `routes!`, so what is served is what is
+/// described.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(auth::routes())
+        .merge(settings::routes())
+        .merge(models::routes())
+        .merge(conversations::routes())
+        .merge(messages::routes())
+        .routes(routes!(openapi::serve))
+}
+
+/// The OpenAPI description served at `/api/openapi.json`.
+pub fn description() -> utoipa::openapi::OpenApi {
+    openapi::complete(api_routes().into_openapi())
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(health::routes())
-        .nest("/api/auth", auth::routes())
-        .nest("/api/settings", settings::routes())
-        .nest("/api/models", models::routes())
-        .nest(
-            "/api/conversations",
-            conversations::routes().merge(messages::routes()),
-        )
+    let (routes, description) = api_routes().split_for_parts();
+    let description = openapi::DescriptionJson::new(&openapi::complete(description));
+    routes
+        .layer(Extension(description))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(json_errors))

@@ -1,10 +1,11 @@
 //! `/api/settings`: the user's provider keys, sealed at rest.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use council_shared::validate;
-use council_shared::{ApiKeyRequest, ApiKeyResponse, DEFAULT_PROVIDER, StatusResponse};
+use council_shared::{ApiKeyRequest, ApiKeyResponse, DEFAULT_PROVIDER, ErrorBody, StatusResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::ApiJson;
 use crate::auth::AuthUser;
@@ -12,11 +13,11 @@ use crate::db::{self, DbError, api_keys};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api-key", post(save))
-        .route("/api-keys", get(list))
-        .route("/api-key/{provider}", delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(save))
+        .routes(routes!(list))
+        .routes(routes!(remove))
 }
 
 fn response(row: &api_keys::ApiKey) -> ApiKeyResponse {
@@ -29,6 +30,14 @@ fn response(row: &api_keys::ApiKey) -> ApiKeyResponse {
     }
 }
 
+/// Saves (or replaces) the user's key for a provider, sealed at rest.
+#[utoipa::path(post, path = "/api/settings/api-key", tag = "keys",
+    security(("bearer" = [])),
+    request_body = ApiKeyRequest,
+    responses(
+        (status = 200, description = "Saved; the key itself is never returned", body = ApiKeyResponse),
+        (status = 400, description = "Key shorter than 10 characters, containing whitespace, or an unknown provider", body = ErrorBody),
+    ))]
 async fn save(
     user: AuthUser,
     State(state): State<AppState>,
@@ -57,6 +66,10 @@ async fn save(
     Ok(Json(response(&stored)))
 }
 
+/// The user's saved keys, described by their hints.
+#[utoipa::path(get, path = "/api/settings/api-keys", tag = "keys",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Saved keys", body = Vec<ApiKeyResponse>)))]
 async fn list(
     user: AuthUser,
     State(state): State<AppState>,
@@ -65,6 +78,14 @@ async fn list(
     Ok(Json(rows.iter().map(response).collect()))
 }
 
+/// Removes the user's key for a provider.
+#[utoipa::path(delete, path = "/api/settings/api-key/{provider}", tag = "keys",
+    security(("bearer" = [])),
+    params(("provider" = String, Path, description = "The provider, e.g. `openrouter`")),
+    responses(
+        (status = 200, description = "`{\"status\":\"deleted\"}`", body = StatusResponse),
+        (status = 404, description = "No key saved for this provider", body = ErrorBody),
+    ))]
 async fn remove(
     user: AuthUser,
     State(state): State<AppState>,

@@ -2,18 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_council-server");
-
-fn server(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("COUNCIL_DATA_DIR", data_dir)
-        .env("COUNCIL_BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null());
-    c
-}
+use crate::process::{BIN, ServerProcess, command as server};
 
 #[test]
 fn gen_key_prints_32_bytes_of_base64() {
@@ -157,60 +146,6 @@ fn serve_generates_private_secrets_once_and_logs_only_paths() {
     }
 }
 
-/// A running `council-server` binary whose output is collected.
-struct Running {
-    child: std::process::Child,
-    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    addr: String,
-}
-
-impl Running {
-    fn start(mut command: Command) -> Self {
-        use std::io::{BufRead, BufReader};
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let streams: [Box<dyn std::io::Read + Send>; 2] = [
-            Box::new(child.stdout.take().expect("stdout")),
-            Box::new(child.stderr.take().expect("stderr")),
-        ];
-        for stream in streams {
-            let (lines, tx) = (lines.clone(), tx.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if line.contains("listening")
-                        && let Some(at) = line.find("127.0.0.1:")
-                    {
-                        let addr: String = line[at..]
-                            .chars()
-                            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                            .collect();
-                        let _ = tx.send(addr);
-                    }
-                    lines.lock().expect("lock").push(line);
-                }
-            });
-        }
-        let addr = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("the server says where it listens");
-        Self { child, lines, addr }
-    }
-
-    fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        self.lines.lock().expect("lock").join("\n")
-    }
-}
-
 async fn full_run(base: &str, password: &str, key: &str) -> Vec<String> {
     use serde_json::{Value, json};
     let http = reqwest::Client::new();
@@ -305,10 +240,10 @@ async fn logs_have_a_line_per_request_and_no_secret() {
             .env("OPENROUTER_BASE_URL", fake.base_url())
             .env("COUNCIL_MODELS", "fake/a,fake/b")
             .env("COUNCIL_LEAD_MODEL", "fake/lead");
-        let running = Running::start(command);
-        let base = format!("http://{}", running.addr);
-        let tokens = full_run(&base, password, key).await;
-        let log = running.stop();
+        let mut running = ServerProcess::start(command);
+        let tokens = full_run(&running.base, password, key).await;
+        running.terminate();
+        let log = running.log_text();
 
         let secrets = [jwt, enc.as_str(), password, key, "key-that-must-not-leak"];
         for secret in secrets

@@ -358,3 +358,416 @@ async fn models_come_from_configuration() {
         .await
         .expect_error(401);
 }
+
+// Search: relevance, words, fragments, odd input, isolation, and the index
+// kept in sync with what the server stores.
+
+/// A conversation holding `messages` (as user messages), created now: the
+/// later a call, the newer its conversation.
+async fn conversation_saying(app: &TestApp, token: &str, messages: &[&str]) -> String {
+    let id = app.new_conversation(token).await;
+    for m in messages {
+        app.add_user_message(&id, m).await;
+    }
+    id
+}
+
+fn filler(words: usize) -> String {
+    [
+        "the", "council", "weighs", "each", "answer", "with", "care", "and",
+    ]
+    .iter()
+    .cycle()
+    .take(words)
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+#[tokio::test]
+async fn search_ranks_by_relevance_then_recency() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("rank")).await;
+    let focused = conversation_saying(&app, &s.access, &["Tokio, tokio: the tokio runtime."]).await;
+    let passing = conversation_saying(
+        &app,
+        &s.access,
+        &[&format!("{} and tokio once {}", filler(120), filler(120))],
+    )
+    .await;
+    let unrelated = conversation_saying(&app, &s.access, &["nothing to see"]).await;
+
+    assert_eq!(
+        ids(&app
+            .get("/api/conversations", &s.access)
+            .await
+            .expect(200)
+            .body),
+        [&unrelated, &passing, &focused].map(String::as_str),
+        "without q: newest activity first"
+    );
+    assert_eq!(
+        search(&app, &s.access, "tokio").await,
+        [&focused, &passing].map(String::as_str),
+        "the conversation about it beats the newer one that mentions it once"
+    );
+
+    // Equal relevance: the newer first.
+    let twin_old = conversation_saying(&app, &s.access, &["zebras graze at dawn"]).await;
+    let twin_new = conversation_saying(&app, &s.access, &["zebras graze at dawn"]).await;
+    assert_eq!(
+        search(&app, &s.access, "zebra").await,
+        [&twin_new, &twin_old].map(String::as_str)
+    );
+}
+
+#[tokio::test]
+async fn search_puts_title_matches_first() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("title")).await;
+    let titled = app.new_conversation(&s.access).await;
+    rename(&app, &s.access, &titled, "Kubernetes notes")
+        .await
+        .expect(200);
+    let body = conversation_saying(
+        &app,
+        &s.access,
+        &["kubernetes kubernetes kubernetes", "more kubernetes"],
+    )
+    .await;
+    assert_eq!(
+        search(&app, &s.access, "kubernetes").await,
+        [&titled, &body].map(String::as_str),
+        "a title match outranks any number of matches in messages"
+    );
+    // The same with a query too short for the index (a scan).
+    let short = app.new_conversation(&s.access).await;
+    rename(&app, &s.access, &short, "Go tips").await.expect(200);
+    let said = conversation_saying(&app, &s.access, &["let us go"]).await;
+    assert_eq!(
+        search(&app, &s.access, "go").await,
+        [&short, &said].map(String::as_str)
+    );
+}
+
+#[tokio::test]
+async fn search_needs_every_word_somewhere_in_the_conversation() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("words")).await;
+    let both = conversation_saying(&app, &s.access, &["how does tokio schedule tasks"]).await;
+    rename(&app, &s.access, &both, "Rust questions")
+        .await
+        .expect(200);
+    let rust_only = conversation_saying(&app, &s.access, &["rust and python"]).await;
+    let tokio_only = conversation_saying(&app, &s.access, &["tokio only"]).await;
+
+    let expect_both = [&both].map(String::as_str);
+    assert_eq!(search(&app, &s.access, "rust tokio").await, expect_both);
+    assert_eq!(
+        search(&app, &s.access, "  TOKIO   Rust ").await,
+        expect_both
+    );
+    assert_eq!(
+        search(&app, &s.access, "rust python").await,
+        [&rust_only].map(String::as_str)
+    );
+    assert_eq!(
+        search(&app, &s.access, "rust").await,
+        [&both, &rust_only].map(String::as_str),
+        "the title match first"
+    );
+    assert_eq!(
+        search(&app, &s.access, "tokio").await.len(),
+        2,
+        "{tokio_only} too"
+    );
+    assert!(search(&app, &s.access, "rust zzqqy").await.is_empty());
+    // A short word (checked, not looked up) narrows too.
+    assert_eq!(
+        search(&app, &s.access, "tokio ta").await,
+        expect_both,
+        "`ta` from `tasks`"
+    );
+    assert!(search(&app, &s.access, "tokio qz").await.is_empty());
+}
+
+#[tokio::test]
+async fn search_finds_prefixes_and_fragments_inside_words() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("fragment")).await;
+    let db = conversation_saying(&app, &s.access, &["We moved from MySQL to PostgreSQL."]).await;
+    let found = [&db].map(String::as_str);
+    for q in [
+        "postg",
+        "gres",
+        "greSQL",
+        "SQL",
+        "ql",
+        "PostgreSQL.",
+        "mysql to post",
+    ] {
+        assert_eq!(search(&app, &s.access, q).await, found, "q={q}");
+    }
+    for q in ["postgresqlx", "xq", "gres sqlite"] {
+        assert!(search(&app, &s.access, q).await.is_empty(), "q={q}");
+    }
+}
+
+#[tokio::test]
+async fn search_takes_every_character_literally() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("literal")).await;
+    let odd = conversation_saying(
+        &app,
+        &s.access,
+        &["SELECT * FROM t WHERE a = 'x' -- it's NEAR/2 (parens) AND-OR: C++ ^caret \\path"],
+    )
+    .await;
+    let unicode = conversation_saying(&app, &s.access, &["naïve café; 日本語のテキスト"]).await;
+    rename(&app, &s.access, &odd, "Say \"hi\" {braces}")
+        .await
+        .expect(200);
+    let plain = conversation_saying(&app, &s.access, &["plain words only"]).await;
+
+    let only_odd = [&odd].map(String::as_str);
+    for q in [
+        "\"", "\"hi\"", "*", "'", "it's", "'x'", "-", "--", ":", "AND-OR:", "NEAR/2", "NEAR",
+        "AND", "(parens)", "(", ")", "C++", "^caret", "\\path", "\\", "{braces}", "a =",
+    ] {
+        assert_eq!(search(&app, &s.access, q).await, only_odd, "q={q}");
+    }
+    for q in ["café", "naïve", "日本語", "本語", "テキスト"] {
+        assert_eq!(
+            search(&app, &s.access, q).await,
+            [&unicode].map(String::as_str),
+            "q={q}"
+        );
+    }
+    // FTS syntax that must not be read as such: nothing contains these.
+    for q in [
+        "NEAR(a b)",
+        "\"unbalanced",
+        "plain NOT words",
+        "plain OR nothing",
+        "-plain",
+        "plain*x",
+        "text:plain",
+        "^plain",
+        "''",
+        "😀",
+        "\\%",
+    ] {
+        assert!(search(&app, &s.access, q).await.is_empty(), "q={q}");
+    }
+    // Long input answers, and cannot find what is not there.
+    assert!(search(&app, &s.access, &"x".repeat(5000)).await.is_empty());
+    let many: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+    assert!(search(&app, &s.access, &many.join(" ")).await.is_empty());
+    let single_chars: String = ('a'..='z')
+        .chain('0'..='9')
+        .map(|c| format!("{c} "))
+        .collect();
+    search(&app, &s.access, &single_chars).await;
+    // A long passage of the conversation's own words finds it.
+    let passage = "plain words only ".repeat(100);
+    assert_eq!(
+        search(&app, &s.access, &passage).await,
+        [&plain].map(String::as_str)
+    );
+}
+
+#[tokio::test]
+async fn search_never_finds_another_users_conversations() {
+    let app = TestApp::spawn().await;
+    let owner = app.register(&email("owner-s")).await;
+    let other = app.register(&email("other-s")).await;
+    let mine = conversation_saying(&app, &owner.access, &["zebra crossing"]).await;
+    rename(&app, &owner.access, &mine, "Zebra plans")
+        .await
+        .expect(200);
+    let theirs = conversation_saying(&app, &other.access, &["zebra zebra zebra"]).await;
+    for q in ["zebra", "zeb", "ze", "z", "zebra plans", "crossing"] {
+        let for_owner = search(&app, &owner.access, q).await;
+        let for_other = search(&app, &other.access, q).await;
+        assert!(!for_owner.contains(&theirs), "q={q}");
+        assert!(!for_other.contains(&mine), "q={q}");
+    }
+    assert_eq!(
+        search(&app, &other.access, "zebra").await,
+        [&theirs].map(String::as_str)
+    );
+    assert!(search(&app, &other.access, "plans").await.is_empty());
+    let nobody = app.register(&email("empty-s")).await;
+    assert!(search(&app, &nobody.access, "zebra").await.is_empty());
+}
+
+/// Rows of the search index: documents on PostgreSQL, FTS entries on SQLite
+/// (where the FTS table is kept beside `search_docs`).
+fn indexed(app: &TestApp) -> (i64, i64) {
+    let mut conn = app.connect_db();
+    let docs = crate::support::count_rows(&mut conn, "search_docs");
+    let entries = if app.is_postgres() {
+        docs
+    } else {
+        crate::support::count_rows(&mut conn, "search_index")
+    };
+    (docs, entries)
+}
+
+#[tokio::test]
+async fn search_follows_renames_new_messages_and_deletes() {
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("sync")).await;
+    let id = app.new_conversation(&s.access).await;
+    let found = [&id].map(String::as_str);
+    assert_eq!(
+        search(&app, &s.access, "conversation").await,
+        found,
+        "the default title is searchable"
+    );
+    rename(&app, &s.access, &id, "Alpha project")
+        .await
+        .expect(200);
+    assert_eq!(search(&app, &s.access, "alpha").await, found);
+    assert!(search(&app, &s.access, "conversation").await.is_empty());
+    rename(&app, &s.access, &id, "Beta project")
+        .await
+        .expect(200);
+    assert!(search(&app, &s.access, "alpha").await.is_empty());
+    assert_eq!(search(&app, &s.access, "beta").await, found);
+    assert!(search(&app, &s.access, "gamma").await.is_empty());
+    app.add_user_message(&id, "gamma rays").await;
+    assert_eq!(search(&app, &s.access, "gamma").await, found);
+    assert_eq!(search(&app, &s.access, "beta gamma").await, found);
+
+    let keep = conversation_saying(&app, &s.access, &["gamma too"]).await;
+    assert_eq!(indexed(&app), (4, 4), "two titles, two messages");
+    app.call(
+        Method::DELETE,
+        &format!("/api/conversations/{id}"),
+        Some(&s.access),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(search(&app, &s.access, "beta").await.is_empty());
+    assert_eq!(
+        search(&app, &s.access, "gamma").await,
+        [&keep].map(String::as_str)
+    );
+    assert_eq!(
+        indexed(&app),
+        (2, 2),
+        "the deleted conversation left nothing"
+    );
+
+    // Deleting the account removes the rest.
+    app.call(
+        Method::DELETE,
+        "/api/auth/me",
+        Some(&s.access),
+        Some(json!({"password": crate::support::PASSWORD})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(indexed(&app), (0, 0));
+}
+
+#[tokio::test]
+async fn a_finished_answer_becomes_searchable() {
+    use council_testkit::{Behavior, FakeUpstream};
+
+    let fake = FakeUpstream::start().await.expect("fake upstream starts");
+    let base = fake.base_url();
+    let app = TestApp::spawn_with(|c| c.openrouter_base_url = base).await;
+    let s = app.register(&email("answer")).await;
+    app.save_key(&s.access, "sk-or-v1-search-test").await;
+    fake.set_behavior(
+        "fake/chair",
+        Behavior {
+            reply: Some("The council's verdict: travel by Zeppelin.".into()),
+            ..Behavior::default()
+        },
+    );
+    fake.set_behavior(
+        "fake/alpha",
+        Behavior {
+            reply: Some("A stage-one aside about xylographs.".into()),
+            ..Behavior::default()
+        },
+    );
+    let id = app
+        .conversation_with(&s.access, &["fake/alpha", "fake/beta"], "fake/chair")
+        .await;
+    assert!(search(&app, &s.access, "zeppelin").await.is_empty());
+    let answer = app
+        .ask(&s.access, &id, "How should I cross the Atlantic?")
+        .await
+        .expect(200);
+    assert_eq!(answer.body["status"], "complete");
+    let found = [&id].map(String::as_str);
+    assert_eq!(
+        search(&app, &s.access, "zeppelin").await,
+        found,
+        "the final answer"
+    );
+    assert_eq!(
+        search(&app, &s.access, "atlantic zeppelin").await,
+        found,
+        "question and answer together"
+    );
+    assert!(
+        search(&app, &s.access, "xylograph").await.is_empty(),
+        "stage-1 answers are not searched, only the final answer"
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_search_migration_indexes_existing_conversations() {
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+    const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+    const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("backfill")).await;
+    let titled = app.new_conversation(&s.access).await;
+    rename(&app, &s.access, &titled, "Backfilled title")
+        .await
+        .expect(200);
+    let said = conversation_saying(&app, &s.access, &["a backfilled message"]).await;
+
+    // Down and up again: the rows written before the migration are indexed.
+    let mut conn = app.connect_db();
+    match &mut conn {
+        council_server::db::DbConnection::Sqlite(c) => {
+            let m = search_migration(&SQLITE);
+            c.revert_migration(m.as_ref()).expect("down");
+            c.run_migration(m.as_ref()).expect("up");
+        }
+        council_server::db::DbConnection::Pg(c) => {
+            let m = search_migration(&POSTGRES);
+            c.revert_migration(m.as_ref()).expect("down");
+            c.run_migration(m.as_ref()).expect("up");
+        }
+    }
+    assert_eq!(
+        search(&app, &s.access, "backfilled").await,
+        [&titled, &said].map(String::as_str)
+    );
+    assert_eq!(
+        search(&app, &s.access, "message").await,
+        [&said].map(String::as_str)
+    );
+}
+
+fn search_migration<DB: diesel::backend::Backend>(
+    source: &impl diesel::migration::MigrationSource<DB>,
+) -> Box<dyn diesel::migration::Migration<DB>> {
+    source
+        .migrations()
+        .expect("migrations")
+        .into_iter()
+        .find(|m| m.name().to_string().ends_with("_search"))
+        .expect("the search migration")
+}

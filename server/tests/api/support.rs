@@ -46,6 +46,62 @@ impl Drop for PgDatabase {
     }
 }
 
+/// The database of one test: SQLite in a data directory, or, when
+/// TEST_DATABASE_URL is set, a fresh PostgreSQL database there, dropped
+/// with this value.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    pg: Option<PgDatabase>,
+}
+
+impl TestDatabase {
+    pub fn create(data_dir: &std::path::Path) -> Self {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) => {
+                let name = format!("council_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .expect("TEST_DATABASE_URL must name a reachable PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let url = with_database(&admin_url, &name);
+                Self {
+                    url: DatabaseUrl::parse(&url).expect("postgres url"),
+                    pg: Some(PgDatabase { admin_url, name }),
+                }
+            }
+            None => Self {
+                url: DatabaseUrl::sqlite_in(data_dir),
+                pg: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A direct connection, for checks HTTP cannot make.
+    pub fn connect(&self) -> DbConnection {
+        connect(&self.url)
+    }
+}
+
+/// A direct connection to `database`.
+pub fn connect(database: &DatabaseUrl) -> DbConnection {
+    match database {
+        DatabaseUrl::Sqlite(path) => DbConnection::Sqlite(
+            diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite"),
+        ),
+        DatabaseUrl::Postgres(url) => {
+            DbConnection::Pg(diesel::PgConnection::establish(url).expect("open postgres"))
+        }
+    }
+}
+
 /// `url` with its database name replaced.
 fn with_database(url: &str, name: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
@@ -139,25 +195,7 @@ impl TestApp {
     /// Starts a server with the test defaults changed by `tweak`.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        let (database, pg) = match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(admin_url) => {
-                let name = format!("council_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(&admin_url)
-                    .expect("TEST_DATABASE_URL must name a reachable PostgreSQL");
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create the test database");
-                let url = with_database(&admin_url, &name);
-                (
-                    DatabaseUrl::parse(&url).expect("postgres url"),
-                    Some(PgDatabase { admin_url, name }),
-                )
-            }
-            None => (DatabaseUrl::sqlite_in(data_dir.path()), None),
-        };
+        let TestDatabase { url: database, pg } = TestDatabase::create(data_dir.path());
         let mut config = test_config(database.clone(), data_dir.path());
         tweak(&mut config);
         let server = Server::start(&config).await.expect("server starts");
@@ -179,14 +217,7 @@ impl TestApp {
 
     /// A direct connection to the test's database, for checks HTTP cannot make.
     pub fn connect_db(&self) -> DbConnection {
-        match &self.database {
-            DatabaseUrl::Sqlite(path) => DbConnection::Sqlite(
-                diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open sqlite"),
-            ),
-            DatabaseUrl::Postgres(url) => {
-                DbConnection::Pg(diesel::PgConnection::establish(url).expect("open postgres"))
-            }
-        }
+        connect(&self.database)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -166,6 +166,10 @@ pub struct KeyOutcome {
     pub quit: bool,
     pub settings: bool,
     pub help: bool,
+    /// `y`: copy the focused answer.
+    pub copy: bool,
+    /// `e`: export the open conversation.
+    pub export: bool,
 }
 
 impl KeyOutcome {
@@ -517,9 +521,55 @@ impl ChatState {
             _ if is_char(&key, 'j') => self.select_message(&assistants, Some(at + 1)),
             _ if is_char(&key, 'g') => self.scroll = usize::MAX / 2,
             _ if is_char(&key, 'G') => self.scroll = 0,
+            _ if is_char(&key, 'y') => {
+                return KeyOutcome {
+                    copy: true,
+                    ..KeyOutcome::default()
+                };
+            }
+            _ if is_char(&key, 'e') => {
+                return KeyOutcome {
+                    export: true,
+                    ..KeyOutcome::default()
+                };
+            }
             _ => return self.common_key(key, width).unwrap_or_default(),
         }
         KeyOutcome::default()
+    }
+
+    /// What `y` copies, named for the notice: in the stage 1 view the
+    /// answer of the model whose tab is shown (that is what the user reads),
+    /// elsewhere the final answer of the picked (else the last) council
+    /// message. Err says why there is nothing to copy.
+    pub fn focused_answer(&self) -> Result<(String, String), String> {
+        let Some(conversation) = &self.current else {
+            return Err("Open a conversation first.".into());
+        };
+        let index = self
+            .view
+            .map(|v| v.message)
+            .or(self.selected_message)
+            .or_else(|| self.assistant_indices().last().copied());
+        let Some(Message::Assistant(a)) = index.and_then(|i| conversation.messages.get(i)) else {
+            return Err("No answer to copy yet.".into());
+        };
+        if let Some(view) = self.view.filter(|v| v.stage == 1)
+            && let Some(r) = a.stage1.get(view.tab)
+        {
+            let name = r
+                .model
+                .rsplit_once('/')
+                .map_or(r.model.as_str(), |(_, n)| n);
+            return Ok((format!("{name}'s answer"), r.response.clone()));
+        }
+        match crate::export::final_answer(a) {
+            Some(text) => Ok(("answer".into(), text.to_owned())),
+            None if a.status == RunStatus::Running => {
+                Err("The council is still working on this answer.".into())
+            }
+            None => Err("This council has no final answer to copy.".into()),
+        }
     }
 
     fn select_message(&mut self, assistants: &[usize], index: Option<usize>) {

@@ -84,6 +84,15 @@ pub enum Event {
         error: Failure,
     },
     Cancelled(Uuid),
+    /// The text of [`Effect::Copy`] went to the terminal's clipboard.
+    Copied {
+        what: String,
+        chars: usize,
+    },
+    /// [`Effect::Export`] wrote the conversation to `path`.
+    Exported {
+        path: std::path::PathBuf,
+    },
     /// A request failed.
     Failed {
         what: Request,
@@ -125,6 +134,10 @@ pub enum Request {
     ChangePassword,
     Logout,
     Cancel,
+    /// Writing an export file.
+    Export,
+    /// Writing the clipboard sequence to the terminal.
+    Copy,
 }
 
 /// What the runtime must do.
@@ -167,6 +180,18 @@ pub enum Effect {
         current: String,
         new: String,
     },
+    /// Put `text` on the clipboard (OSC 52); `what` names it for the
+    /// notice ("answer").
+    Copy {
+        what: String,
+        text: String,
+    },
+    /// Write `contents` to a new file named `file_name` in the export
+    /// directory, never replacing an existing file.
+    Export {
+        file_name: String,
+        contents: String,
+    },
     Quit,
 }
 
@@ -203,6 +228,22 @@ impl std::fmt::Debug for Effect {
             }
             Self::Cancel(id) => write!(f, "Cancel({id})"),
             Self::DeleteKey(p) => write!(f, "DeleteKey({p:?})"),
+            // Sizes only: an answer is long, and test output stays readable.
+            Self::Copy { what, text } => {
+                write!(
+                    f,
+                    "Copy {{ what: {what:?}, {} chars }}",
+                    text.chars().count()
+                )
+            }
+            Self::Export {
+                file_name,
+                contents,
+            } => write!(
+                f,
+                "Export {{ file_name: {file_name:?}, {} bytes }}",
+                contents.len()
+            ),
             Self::Quit => f.write_str("Quit"),
         }
     }
@@ -390,6 +431,14 @@ impl App {
                 }
                 effects
             }
+            Event::Copied { what, chars } => {
+                self.notify(format!("Copied {what} ({chars} chars)"));
+                vec![]
+            }
+            Event::Exported { path } => {
+                self.notify(format!("Exported to {}", path.display()));
+                vec![]
+            }
             Event::Failed { what, error } => match what {
                 Request::SaveKey | Request::DeleteKey | Request::ChangePassword | Request::Keys => {
                     self.settings.on_failure(&what, &error);
@@ -493,12 +542,49 @@ impl App {
                 if outcome.quit {
                     self.quit = true;
                 }
+                if outcome.copy {
+                    return self.copy_focused();
+                }
+                if outcome.export {
+                    return self.export_current();
+                }
                 if let Some(why) = self.chat.refusal.take() {
                     self.warn(why);
                 }
                 outcome.effects
             }
         }
+    }
+}
+
+impl App {
+    /// `y`: the focused answer to the clipboard, or why not.
+    fn copy_focused(&mut self) -> Vec<Effect> {
+        match self.chat.focused_answer() {
+            Ok((what, text)) => vec![Effect::Copy { what, text }],
+            Err(why) => {
+                self.warn(why);
+                vec![]
+            }
+        }
+    }
+
+    /// `e`: the open conversation as Markdown to a new file named after its
+    /// title and today's (local) date.
+    fn export_current(&mut self) -> Vec<Effect> {
+        let Some(conversation) = &self.chat.current else {
+            self.warn("Open a conversation to export it.");
+            return vec![];
+        };
+        let date = self.wall.with_timezone(&self.utc_offset).date_naive();
+        vec![Effect::Export {
+            file_name: crate::export::file_name(
+                &conversation.title,
+                date,
+                crate::export::Format::Markdown,
+            ),
+            contents: crate::export::markdown(conversation),
+        }]
     }
 }
 

@@ -763,3 +763,114 @@ fn help_opens_and_closes_and_ticks_only_animate_when_needed() {
     });
     assert_eq!(app.frame, frame, "nothing animates: no frame advance");
 }
+
+#[test]
+fn y_copies_the_focused_answer_and_e_exports_the_conversation() {
+    let mut app = signed_in(Instant::now());
+    let char_key = |c: char| key(KeyCode::Char(c));
+    // Nothing open: both keys say why instead of doing nothing.
+    app.chat.focus = Pane::Messages;
+    assert!(app.update(char_key('y')).is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+    assert!(app.update(char_key('e')).is_empty());
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+
+    let s = summary("Rust errors: a guide", 0, 4);
+    app.update(Event::ConversationLoaded(Box::new(conversation(
+        &s,
+        vec![
+            user("Q1"),
+            assistant(RunStatus::Complete, Some("First *answer*")),
+            user("Q2"),
+            assistant(RunStatus::Complete, Some("Second")),
+        ],
+    ))));
+    app.chat.focus = Pane::Messages;
+    // The picked answer (the last, at first) goes to the clipboard.
+    assert_eq!(
+        app.update(char_key('y')),
+        vec![Effect::Copy {
+            what: "answer".into(),
+            text: "Second".into()
+        }]
+    );
+    app.update(key(KeyCode::Up));
+    assert_eq!(
+        app.update(char_key('y')),
+        vec![Effect::Copy {
+            what: "answer".into(),
+            text: "First *answer*".into()
+        }]
+    );
+    app.update(Event::Copied {
+        what: "answer".into(),
+        chars: 14,
+    });
+    assert_eq!(
+        app.notice,
+        Some(Notice {
+            text: "Copied answer (14 chars)".into(),
+            error: false
+        })
+    );
+    // In the stage 1 view: the answer of the model whose tab is shown.
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Right));
+    assert_eq!(
+        app.update(char_key('y')),
+        vec![Effect::Copy {
+            what: "grok-4's answer".into(),
+            text: "Use anyhow in binaries.".into()
+        }]
+    );
+    app.update(key(KeyCode::Esc));
+
+    // e: the open conversation as Markdown, named after its title and the date.
+    let effects = app.update(char_key('e'));
+    let current = app.chat.current.as_ref().expect("a conversation is open");
+    assert_eq!(
+        effects,
+        vec![Effect::Export {
+            file_name: "rust-errors-a-guide-2026-11-26.md".into(),
+            contents: crate::export::markdown(current),
+        }]
+    );
+    assert!(
+        format!("{effects:?}").contains("bytes"),
+        "Debug shows sizes"
+    );
+    app.update(Event::Exported {
+        path: "/home/me/rust-errors-a-guide-2026-11-26.md".into(),
+    });
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("Exported to /home/me/rust-errors-a-guide-2026-11-26.md")
+    );
+    app.update(Event::Failed {
+        what: Request::Export,
+        error: Failure::new("Could not export: permission denied"),
+    });
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.error && n.text.contains("permission denied"))
+    );
+
+    // A failed council has no final answer to copy.
+    app.update(Event::ConversationLoaded(Box::new(conversation(
+        &s,
+        vec![user("Q1"), assistant(RunStatus::Failed, None)],
+    ))));
+    assert!(app.update(char_key('y')).is_empty());
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.error && n.text.contains("no final answer"))
+    );
+
+    // While typing, y and e are text.
+    app.chat.focus = Pane::Input;
+    assert!(app.update(char_key('y')).is_empty());
+    assert!(app.update(char_key('e')).is_empty());
+    assert_eq!(app.chat.input.0.lines().concat(), "ye");
+}

@@ -312,13 +312,7 @@ fn draw_stages(frame: &mut Frame<'_>, area: Rect, app: &App, view: StageView, th
             )));
         }
     } else if let Some(r) = a.stage2.get(view.tab) {
-        let mut text = r.ranking.clone();
-        // Longest labels first, so "Response A" never eats part of another.
-        let mut labels: Vec<(&String, &String)> = a.metadata.label_to_model.iter().collect();
-        labels.sort_by_key(|(l, _)| std::cmp::Reverse(l.len()));
-        for (label, model) in labels {
-            text = text.replace(label.as_str(), &format!("**{}**", short(model)));
-        }
+        let text = crate::export::deanonymise(&r.ranking, &a.metadata.label_to_model, short);
         lines.extend(markdown::render(&text, width, theme));
         lines.push(Line::default());
         lines.push(Line::from(Span::styled("Parsed ranking", super::bold())));

@@ -126,14 +126,20 @@ fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 ("s", "settings"),
                 ("q", "quit"),
             ],
-            Pane::Messages if app.chat.view.is_some() => {
-                &[("←→", "tab"), ("Tab", "stage 1/2"), ("Esc", "back")]
-            }
+            Pane::Messages if app.chat.view.is_some() => &[
+                ("←→", "tab"),
+                ("Tab", "stage 1/2"),
+                ("Esc", "back"),
+                ("y", "copy"),
+                ("e", "export"),
+            ],
             Pane::Messages => &[
                 ("?", "help"),
                 ("Tab", "focus"),
                 ("j/k", "answer"),
                 ("Enter", "stages"),
+                ("y", "copy"),
+                ("e", "export"),
                 ("PgUp/PgDn", "scroll"),
                 ("s", "settings"),
                 ("q", "quit"),
@@ -216,6 +222,10 @@ fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         (
             "←→ 1-9, Tab",
             "stage tabs; switch between stage 1 and stage 2",
+        ),
+        (
+            "y  e",
+            "copy the answer (OSC 52); export the conversation (.md)",
         ),
         ("b", "show the sidebar on a narrow terminal"),
         ("s", "settings: API key, password, sign out"),

@@ -1,0 +1,9 @@
+DROP TRIGGER messages_search_delete;
+DROP TRIGGER messages_search_content;
+DROP TRIGGER messages_search_insert;
+DROP TRIGGER conversations_search_delete;
+DROP TRIGGER conversations_search_title;
+DROP TRIGGER conversations_search_insert;
+DROP TRIGGER search_docs_delete;
+DROP TABLE search_index;
+DROP TABLE search_docs;

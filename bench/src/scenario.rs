@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use council_testkit::FakeUpstream;
+use council_testkit::client::post_json as post;
 use serde_json::{Value, json};
 
 use crate::http::{self, Error, Loop, Measured};
@@ -298,25 +299,6 @@ fn scratch_dir(backend: &Backend<'_>) -> Result<tempfile::TempDir, Error> {
         Some(root) => tempfile::tempdir_in(root)?,
         None => tempfile::tempdir()?,
     })
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Result<Value, Error> {
-    let mut request = client.post(url).json(&body);
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    let response = request.send().await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {body}").into());
-    }
-    Ok(body)
 }
 
 /// Registers `email` and returns its access token.

@@ -15,9 +15,10 @@ use council_server::Server;
 use council_server::config::Config;
 use council_server::db::DatabaseUrl;
 use council_testkit::FakeUpstream;
+use council_testkit::client::post_json as post;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Goals on a 2-core machine (issue 2/6).
 const GOAL_ONE: f64 = 1.10;
@@ -34,25 +35,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 struct User {
     token: String,
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Result<Value, Error> {
-    let mut req = client.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let status = resp.status();
-    let body: Value = resp.json().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {body}").into());
-    }
-    Ok(body)
 }
 
 async fn new_user(client: &reqwest::Client, base: &str, i: usize) -> Result<User, Error> {

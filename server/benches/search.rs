@@ -21,6 +21,7 @@ use chrono::NaiveDateTime;
 use council_server::Server;
 use council_server::config::Config;
 use council_server::db::{self, DatabaseUrl, DbError, conversations, messages};
+use council_testkit::client::post_json as post;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
@@ -328,25 +329,6 @@ impl Corpus {
         }
         (title, out)
     }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Result<Value, Error> {
-    let mut req = client.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let status = resp.status();
-    let body: Value = resp.json().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {body}").into());
-    }
-    Ok(body)
 }
 
 /// Registers a user; returns (id, access token).

@@ -31,6 +31,7 @@
 
 mod answer;
 mod behavior;
+pub mod client;
 mod record;
 mod server;
 

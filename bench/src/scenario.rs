@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use council_testkit::FakeUpstream;
-use council_testkit::client::post_json as post;
+use council_testkit::client::{post_json as post, register};
 use serde_json::{Value, json};
 
 use crate::http::{self, Error, Loop, Measured};
@@ -299,21 +299,6 @@ fn scratch_dir(backend: &Backend<'_>) -> Result<tempfile::TempDir, Error> {
         Some(root) => tempfile::tempdir_in(root)?,
         None => tempfile::tempdir()?,
     })
-}
-
-/// Registers `email` and returns its access token.
-async fn register(client: &reqwest::Client, base: &str, email: &str) -> Result<String, Error> {
-    let tokens = post(
-        client,
-        format!("{base}/api/auth/register"),
-        None,
-        json!({"email": email, "password": "bench password"}),
-    )
-    .await?;
-    Ok(tokens["access_token"]
-        .as_str()
-        .ok_or("no access token")?
-        .to_owned())
 }
 
 /// Creates `n` conversations for the user, 16 at a time; returns their ids.

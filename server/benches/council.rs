@@ -15,7 +15,7 @@ use council_server::Server;
 use council_server::config::Config;
 use council_server::db::DatabaseUrl;
 use council_testkit::FakeUpstream;
-use council_testkit::client::post_json as post;
+use council_testkit::client::{post_json as post, register};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use serde_json::json;
@@ -38,17 +38,7 @@ struct User {
 }
 
 async fn new_user(client: &reqwest::Client, base: &str, i: usize) -> Result<User, Error> {
-    let tokens = post(
-        client,
-        format!("{base}/api/auth/register"),
-        None,
-        json!({"email": format!("bench{i}@example.com"), "password": "bench password"}),
-    )
-    .await?;
-    let token = tokens["access_token"]
-        .as_str()
-        .ok_or("no token")?
-        .to_owned();
+    let token = register(client, base, &format!("bench{i}@example.com")).await?;
     post(
         client,
         format!("{base}/api/settings/api-key"),

@@ -21,10 +21,10 @@ use chrono::NaiveDateTime;
 use council_server::Server;
 use council_server::config::Config;
 use council_server::db::{self, DatabaseUrl, DbError, conversations, messages};
-use council_testkit::client::post_json as post;
+use council_testkit::client::register;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The goal on a 2-core machine: search p50 below this.
 const GOAL: Duration = Duration::from_millis(20);
@@ -337,17 +337,7 @@ async fn new_user(
     base: &str,
     name: &str,
 ) -> Result<(String, String), Error> {
-    let tokens = post(
-        client,
-        format!("{base}/api/auth/register"),
-        None,
-        json!({"email": format!("{name}@example.com"), "password": "bench password"}),
-    )
-    .await?;
-    let token = tokens["access_token"]
-        .as_str()
-        .ok_or("no token")?
-        .to_owned();
+    let token = register(client, base, &format!("{name}@example.com")).await?;
     let me: Value = client
         .get(format!("{base}/api/auth/me"))
         .bearer_auth(&token)

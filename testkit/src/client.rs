@@ -25,3 +25,19 @@ pub async fn post_json(
     }
     Ok(body)
 }
+
+/// Registers `email` (password `bench password`) and returns its access
+/// token.
+pub async fn register(client: &reqwest::Client, base: &str, email: &str) -> Result<String, Error> {
+    let tokens = post_json(
+        client,
+        format!("{base}/api/auth/register"),
+        None,
+        serde_json::json!({"email": email, "password": "bench password"}),
+    )
+    .await?;
+    Ok(tokens["access_token"]
+        .as_str()
+        .ok_or("no access token")?
+        .to_owned())
+}

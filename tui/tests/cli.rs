@@ -3,14 +3,14 @@
 //! whose models are the fake upstream. Checks exit codes, what goes to
 //! stdout and what to stderr, and the config file.
 
+mod common;
+
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use council_server::Server;
-use council_server::config::{Config, ModelDefaults};
-use council_server::db::DatabaseUrl;
 use council_shared::{AssistantMessage, Conversation, ConversationSummary, Message, RunStatus};
 use council_testkit::FakeUpstream;
 
@@ -54,20 +54,13 @@ impl Harness {
             .await
             .expect("the fake upstream starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut config =
-            Config::with_defaults(DatabaseUrl::sqlite_in(dir.path()), dir.path().to_owned(), 4)
-                .expect("the defaults are valid");
-        config.openrouter_base_url = fake.base_url();
-        config.models = ModelDefaults::new(
-            vec!["fake/alpha".into(), "fake/beta".into()],
-            vec![],
-            "fake/chair".into(),
-            "fake/title".into(),
-        )
-        .expect("valid models");
+        let mut config = common::server_config(
+            dir.path(),
+            fake.base_url(),
+            &["fake/alpha", "fake/beta"],
+            "fake/chair",
+        );
         config.access_token_ttl = access_ttl;
-        config.auth_rate_per_minute = 10_000;
-        config.upstream_timeout = Duration::from_secs(10);
         let server = Server::start(&config).await.expect("the server starts");
         let url = format!("http://{}", server.addr());
         Harness {

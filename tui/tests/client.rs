@@ -1,12 +1,12 @@
 //! The client against a real `council-server` (in-process, SQLite in a
 //! temporary directory) whose models are a fake upstream.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use council_server::Server;
-use council_server::config::{Config, ModelDefaults};
-use council_server::db::DatabaseUrl;
 use council_shared::{CouncilEvent, Message, RunStatus};
 use council_testkit::FakeUpstream;
 use council_tui::client::{Client, ClientError, Session};
@@ -39,20 +39,8 @@ impl Harness {
             .await
             .expect("the fake upstream starts");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut config =
-            Config::with_defaults(DatabaseUrl::sqlite_in(dir.path()), dir.path().to_owned(), 4)
-                .expect("the defaults are valid");
-        config.openrouter_base_url = fake.base_url();
-        config.models = ModelDefaults::new(
-            MODELS.iter().map(|m| m.to_string()).collect(),
-            vec![],
-            LEAD.into(),
-            "fake/title".into(),
-        )
-        .expect("valid models");
+        let mut config = common::server_config(dir.path(), fake.base_url(), MODELS, LEAD);
         config.access_token_ttl = access_ttl;
-        config.auth_rate_per_minute = 10_000;
-        config.upstream_timeout = Duration::from_secs(10);
         let server = Server::start(&config).await.expect("the server starts");
         let base = format!("http://{}", server.addr());
         Harness {

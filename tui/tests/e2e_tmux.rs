@@ -3,13 +3,13 @@
 //! Register, save a key, ask, see the answer and the stage tabs, sign
 //! out, sign in, find the conversation again.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use council_server::Server;
-use council_server::config::{Config, ModelDefaults};
-use council_server::db::DatabaseUrl;
 use council_testkit::FakeUpstream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_council");
@@ -128,17 +128,12 @@ fn mode(path: &Path) -> u32 {
 async fn register_ask_sign_out_sign_in_as_a_person_would() {
     let fake = FakeUpstream::start().await.expect("fake upstream");
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut config =
-        Config::with_defaults(DatabaseUrl::sqlite_in(dir.path()), dir.path().to_owned(), 4)
-            .expect("config");
-    config.openrouter_base_url = fake.base_url();
-    config.models = ModelDefaults::new(
-        vec!["fake/alpha".into(), "fake/beta".into()],
-        vec![],
-        "fake/chair".into(),
-        "fake/title".into(),
-    )
-    .expect("models");
+    let config = common::server_config(
+        dir.path(),
+        fake.base_url(),
+        &["fake/alpha", "fake/beta"],
+        "fake/chair",
+    );
     let server = Server::start(&config).await.expect("server starts");
     let url = format!("http://{}", server.addr());
     let config_path: PathBuf = dir.path().join("client").join("config.toml");

@@ -35,14 +35,15 @@ pub fn insert(conn: &mut DbConnection, c: &Conversation) -> QueryResult<()> {
 }
 
 /// The user's conversations, newest activity first; with `query`, only
-/// those that contain every word of it, best match first (see `Search`).
+/// those whose title or messages contain it, best match first (see
+/// `Search`).
 pub fn list(
     conn: &mut DbConnection,
     user_id: &str,
     query: Option<&str>,
 ) -> QueryResult<Vec<Conversation>> {
-    match query.map(Search::parse).filter(|s| !s.terms.is_empty()) {
-        Some(search) => search.run(conn, user_id),
+    match query.filter(|q| !q.is_empty()) {
+        Some(text) => Search { text }.run(conn, user_id),
         None => conversations::table
             .filter(conversations::user_id.eq(user_id))
             .order((conversations::updated_at.desc(), conversations::id.desc()))
@@ -51,55 +52,34 @@ pub fn list(
     }
 }
 
-/// At most this many words of a query are used: a search this long is a
-/// pasted passage, which its first words already pin down, and every word
-/// costs a filter.
-const MAX_TERMS: usize = 32;
-/// A word is cut to this many characters. SQLite refuses LIKE patterns over
-/// 50,000 bytes; no one types a word this long.
-const MAX_TERM_CHARS: usize = 1000;
-/// Words looked up in the index; the others filter what these found. The
-/// longest are taken: they are usually the rarest.
-const MAX_INDEXED_TERMS: usize = 4;
-/// The index is asked for a word's first characters only; the whole word
-/// is then checked on what it found. Long keys only cost more lookups.
+/// The index is asked for the query's first characters only; longer text
+/// is then checked whole on what it found. Long keys only cost more
+/// lookups, and a key this long is already rare.
 const INDEX_KEY_CHARS: usize = 48;
+/// At most this many words of the text rank the matches (PostgreSQL).
+const MAX_RANKED_WORDS: usize = 8;
 /// Trigram indexes cannot find anything shorter.
 const MIN_INDEXED_CHARS: usize = 3;
 /// How much more a match in the title counts than one in a message (SQLite;
 /// bm25 saturates, so a factor this size puts any title match first).
 const TITLE_WEIGHT_SQLITE: &str = "4.0";
 
-/// A `?q=` search: the conversations whose title or messages contain every
-/// whitespace-separated word of the query, as a case-insensitive substring
-/// (so a fragment inside a word is found, and `%`, `_` and every other
-/// character are literal). Words of three characters or more are looked up
-/// in the trigram index (`search_docs`, kept in sync by triggers; see the
-/// `search` migration) and ranked: bm25 on SQLite, `ts_rank` on PostgreSQL,
-/// a match in the title above any match in a message, ties newest activity
-/// first. A query with only shorter words scans the user's conversations
-/// instead, titles matching first.
+/// A `?q=` search: the conversations whose title or a message contains
+/// `text` as a case-insensitive substring (API.md's "contain the text": a
+/// fragment inside a word is found, white space is part of the text, and
+/// `%`, `_` and every other character are literal). Text of three
+/// characters or more is looked up in the trigram index (`search_docs`,
+/// kept in sync by triggers; see the `search` migration) and ranked: bm25
+/// on SQLite, `ts_rank` on PostgreSQL, a match in the title above any match
+/// in a message, ties newest activity first. Shorter text scans the user's
+/// conversations instead, titles matching first.
 #[derive(Debug)]
-struct Search {
-    terms: Vec<String>,
+struct Search<'a> {
+    /// Trimmed by the route, never empty.
+    text: &'a str,
 }
 
-impl Search {
-    fn parse(query: &str) -> Self {
-        let mut terms: Vec<String> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for word in query.split_whitespace() {
-            let word: String = word.chars().take(MAX_TERM_CHARS).collect();
-            if seen.insert(word.to_lowercase()) {
-                terms.push(word);
-            }
-            if terms.len() == MAX_TERMS {
-                break;
-            }
-        }
-        Self { terms }
-    }
-
+impl Search<'_> {
     fn run(&self, conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Conversation>> {
         let backend = match conn {
             DbConnection::Sqlite(_) => Backend::Sqlite,
@@ -125,81 +105,58 @@ impl Search {
         }
     }
 
-    /// The words the index looks up, longest first, and those only checked.
-    fn split(&self, backend: Backend) -> (Vec<&str>, Vec<&str>) {
-        let mut indexed: Vec<&str> = self
-            .terms
-            .iter()
-            .map(String::as_str)
-            .filter(|t| backend.can_index(t))
-            .collect();
-        indexed.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
-        indexed.truncate(MAX_INDEXED_TERMS);
-        let checked = self
-            .terms
-            .iter()
-            .map(String::as_str)
-            .filter(|t| {
-                // A word the index saw only the start of is checked whole.
-                !indexed.contains(t) || t.chars().count() > INDEX_KEY_CHARS
-            })
-            .collect();
-        (indexed, checked)
-    }
-
     fn build(&self, q: &mut SqlBuilder, user_id: &str) {
         let user = q.param(user_id.to_owned());
-        let (indexed, checked) = self.split(q.backend);
-        if indexed.is_empty() {
-            self.build_scan(q, &user, &checked);
+        let key: String = self.text.chars().take(INDEX_KEY_CHARS).collect();
+        if !q.backend.can_index(&key) {
+            self.build_scan(q, &user);
             return;
         }
-        // One CTE per indexed word: the caller's conversations containing
-        // it, with the relevance of their best document for it.
-        q.push("WITH ");
-        for (i, term) in indexed.iter().enumerate() {
-            let key: String = term.chars().take(INDEX_KEY_CHARS).collect();
-            if i > 0 {
-                q.push(", ");
+        // When the index saw only the start of the text: the whole of it,
+        // to check what the index found.
+        let whole = (key.len() < self.text.len()).then(|| q.param(self.text.to_lowercase()));
+        // The caller's conversations containing the key, with the
+        // relevance of their best document.
+        match q.backend {
+            Backend::Sqlite => {
+                // bm25() only works in a query on the FTS table alone,
+                // hence the materialized step before the join.
+                let phrase = q.param(fts5_phrase(&key));
+                q.push(&format!(
+                    "WITH m AS MATERIALIZED (SELECT rowid AS doc, bm25(search_index) AS rank \
+                     FROM search_index WHERE search_index MATCH {phrase}), \
+                     h AS (SELECT d.conversation_id AS cid, \
+                     MAX(-m.rank * CASE WHEN d.message_id = '' \
+                     THEN {TITLE_WEIGHT_SQLITE} ELSE 1.0 END) AS score \
+                     FROM m JOIN search_docs d ON d.doc = m.doc \
+                     WHERE d.user_id = {user} GROUP BY d.conversation_id)"
+                ));
             }
-            match q.backend {
-                Backend::Sqlite => {
-                    // bm25() only works in a query on the FTS table alone,
-                    // hence the materialized step before the join.
-                    let phrase = q.param(fts5_phrase(&key));
-                    q.push(&format!(
-                        "m{i} AS MATERIALIZED (SELECT rowid AS doc, bm25(search_index) AS rank \
-                         FROM search_index WHERE search_index MATCH {phrase}), \
-                         h{i} AS (SELECT d.conversation_id AS cid, \
-                         MAX(-m{i}.rank * CASE WHEN d.message_id = '' \
-                         THEN {TITLE_WEIGHT_SQLITE} ELSE 1.0 END) AS score \
-                         FROM m{i} JOIN search_docs d ON d.doc = m{i}.doc \
-                         WHERE d.user_id = {user} GROUP BY d.conversation_id)"
-                    ));
-                }
-                Backend::Pg => {
-                    let pattern = q.param(format!("%{}%", escape_like(&key)));
-                    // ts_rank stays below 1 (normalization 1 divides by the
-                    // length's log), so a title match comes first.
-                    let rank = match ts_prefix_query(term) {
-                        Some(tsquery) => {
-                            let tsquery = q.param(tsquery);
-                            format!("ts_rank(tsv, to_tsquery('simple', {tsquery}), 1)")
-                        }
-                        None => "0".to_owned(),
-                    };
-                    q.push(&format!(
-                        "h{i} AS (SELECT conversation_id AS cid, \
-                         MAX({rank} + CASE WHEN message_id = '' THEN 1 ELSE 0 END) AS score \
-                         FROM search_docs WHERE user_id = {user} \
-                         AND body LIKE lower({pattern}) ESCAPE '\\' GROUP BY conversation_id)"
-                    ));
-                }
+            Backend::Pg => {
+                let pattern = q.param(format!("%{}%", escape_like(&key)));
+                // ts_rank stays below 1 (normalization 1 divides by the
+                // length's log), so a title match comes first.
+                let rank = match ts_prefix_query(self.text) {
+                    Some(tsquery) => {
+                        let tsquery = q.param(tsquery);
+                        format!("ts_rank(tsv, to_tsquery('simple', {tsquery}), 1)")
+                    }
+                    None => "0".to_owned(),
+                };
+                // strpos: the long text is no pattern for the index to
+                // take apart, only a check of what the key found.
+                let check = whole
+                    .as_ref()
+                    .map(|whole| format!(" AND strpos(body, lower({whole})) > 0"))
+                    .unwrap_or_default();
+                q.push(&format!(
+                    "WITH h AS (SELECT conversation_id AS cid, \
+                     MAX({rank} + CASE WHEN message_id = '' THEN 1 ELSE 0 END) AS score \
+                     FROM search_docs WHERE user_id = {user} \
+                     AND body LIKE lower({pattern}) ESCAPE '\\'{check} \
+                     GROUP BY conversation_id)"
+                ));
             }
-        }
-        q.push(&format!(" SELECT {COLUMNS} FROM h0"));
-        for i in 1..indexed.len() {
-            q.push(&format!(" JOIN h{i} ON h{i}.cid = h0.cid"));
         }
         // The matches drive the join. Given the choice, SQLite walks all the
         // user's conversations instead (their index has user_id first) and
@@ -210,69 +167,52 @@ impl Search {
             Backend::Pg => "JOIN",
         };
         q.push(&format!(
-            " {join} conversations c ON c.id = h0.cid WHERE c.user_id = {user}"
+            " SELECT {COLUMNS} FROM h {join} conversations c ON c.id = h.cid \
+             WHERE c.user_id = {user}"
         ));
-        for term in &checked {
-            self.push_contains(q, term, &user, false);
+        if let Some(whole) = whole.filter(|_| q.backend == Backend::Sqlite) {
+            // The index is contentless: the text is checked where it lives.
+            // instr, not LIKE: SQLite refuses LIKE patterns over 50,000
+            // bytes. Both fold ASCII case only.
+            q.push(&format!(
+                " AND (instr(lower(c.title), {whole}) > 0 OR EXISTS (SELECT 1 FROM messages m \
+                 WHERE m.conversation_id = c.id AND instr(lower(m.content), {whole}) > 0))"
+            ));
         }
-        let relevance: Vec<String> = (0..indexed.len()).map(|i| format!("h{i}.score")).collect();
-        q.push(&format!(
-            " ORDER BY {} DESC, c.updated_at DESC, c.id DESC",
-            relevance.join(" + ")
-        ));
+        q.push(" ORDER BY h.score DESC, c.updated_at DESC, c.id DESC");
     }
 
-    /// No word the index can look up: every conversation of the user is
+    /// Text the index cannot look up: every conversation of the user is
     /// checked; those matching in the title come first.
-    fn build_scan(&self, q: &mut SqlBuilder, user: &str, checked: &[&str]) {
+    fn build_scan(&self, q: &mut SqlBuilder, user: &str) {
         q.push(&format!(
             "SELECT {COLUMNS} FROM conversations c WHERE c.user_id = {user}"
         ));
-        let mut in_title = Vec::new();
-        for term in checked {
-            self.push_contains(q, term, user, true);
-            let title = q.title_like(term);
-            in_title.push(format!("CASE WHEN {title} THEN 1 ELSE 0 END"));
-        }
-        q.push(&format!(
-            " ORDER BY {} DESC, c.updated_at DESC, c.id DESC",
-            in_title.join(" + ")
-        ));
-    }
-
-    /// `AND` conversation `c` contains `term` in its title or a message.
-    /// `scan`: every conversation of `user` is tested, not a few candidates.
-    fn push_contains(&self, q: &mut SqlBuilder, term: &str, user: &str, scan: bool) {
         match q.backend {
             Backend::Sqlite => {
-                let title = q.title_like(term);
-                let pattern = q.param(like_pattern(term));
+                let pattern = q.param(like_pattern(self.text));
                 q.push(&format!(
-                    " AND ({title} OR EXISTS (SELECT 1 FROM messages m \
+                    " AND (c.title LIKE {pattern} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
                      WHERE m.conversation_id = c.id \
                      AND m.content LIKE {pattern} ESCAPE '\\'))"
                 ));
             }
             // search_docs holds the title and the messages, lower-cased.
+            // One pass over the user's documents (a semi-join): twice as
+            // fast as a probe per conversation.
             Backend::Pg => {
-                let pattern = q.param(format!("%{}%", escape_like(term)));
-                if scan {
-                    // One pass over the user's documents (a semi-join):
-                    // twice as fast as a probe per conversation.
-                    q.push(&format!(
-                        " AND c.id IN (SELECT s.conversation_id FROM search_docs s \
-                         WHERE s.user_id = {user} \
-                         AND s.body LIKE lower({pattern}) ESCAPE '\\')"
-                    ));
-                } else {
-                    q.push(&format!(
-                        " AND EXISTS (SELECT 1 FROM search_docs s \
-                         WHERE s.conversation_id = c.id \
-                         AND s.body LIKE lower({pattern}) ESCAPE '\\')"
-                    ));
-                }
+                let pattern = q.param(format!("%{}%", escape_like(self.text)));
+                q.push(&format!(
+                    " AND c.id IN (SELECT s.conversation_id FROM search_docs s \
+                     WHERE s.user_id = {user} \
+                     AND s.body LIKE lower({pattern}) ESCAPE '\\')"
+                ));
             }
         }
+        let title = q.title_like(self.text);
+        q.push(&format!(
+            " ORDER BY CASE WHEN {title} THEN 1 ELSE 0 END DESC, c.updated_at DESC, c.id DESC"
+        ));
     }
 }
 
@@ -366,7 +306,7 @@ fn ts_prefix_query(term: &str) -> Option<String> {
             .take(INDEX_KEY_CHARS)
             .collect::<String>()
             .to_lowercase();
-        if !run.is_empty() && !lexemes.contains(&run) && lexemes.len() < MAX_INDEXED_TERMS {
+        if !run.is_empty() && !lexemes.contains(&run) && lexemes.len() < MAX_RANKED_WORDS {
             lexemes.push(run);
         }
     }
@@ -463,43 +403,17 @@ mod tests {
     }
 
     #[test]
-    fn queries_become_distinct_bounded_words() {
-        assert_eq!(
-            Search::parse("  Rust\ttokio rust RUST\n").terms,
-            ["Rust", "tokio"]
-        );
-        assert!(Search::parse(" \t ").terms.is_empty());
-        let many = (0..100)
-            .map(|i| format!("w{i}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        assert_eq!(Search::parse(&many).terms.len(), MAX_TERMS);
-        let long = "é".repeat(5000);
-        assert_eq!(
-            Search::parse(&long).terms[0].chars().count(),
-            MAX_TERM_CHARS
-        );
-    }
-
-    #[test]
-    fn the_index_looks_up_the_longest_words_it_can() {
-        let search = Search::parse("a go tokio rust runtime x-y !!! schedulers");
-        let (indexed, checked) = search.split(Backend::Sqlite);
-        assert_eq!(indexed, ["schedulers", "runtime", "tokio", "rust"]);
-        assert_eq!(checked, ["a", "go", "x-y", "!!!"]);
+    fn the_index_takes_three_characters_or_more() {
+        for short in ["go", "é", "日本"] {
+            assert!(!Backend::Sqlite.can_index(short), "{short}");
+            assert!(!Backend::Pg.can_index(short), "{short}");
+        }
+        assert!(Backend::Sqlite.can_index("x-y"));
+        assert!(Backend::Sqlite.can_index("日本語"));
         // pg_trgm needs three letters or digits in a row.
-        let (indexed, checked) = search.split(Backend::Pg);
-        assert_eq!(indexed, ["schedulers", "runtime", "tokio", "rust"]);
-        assert_eq!(checked, ["a", "go", "x-y", "!!!"]);
-        let punctuation = Search::parse("!!! x-y");
-        let (indexed, checked) = punctuation.split(Backend::Pg);
-        assert!(indexed.is_empty());
-        assert_eq!(checked, ["!!!", "x-y"]);
-        // A word longer than the index key is also checked whole.
-        let long = "k".repeat(INDEX_KEY_CHARS + 1);
-        let search = Search::parse(&long);
-        let (indexed, checked) = search.split(Backend::Sqlite);
-        assert_eq!((indexed.len(), checked.len()), (1, 1));
+        assert!(!Backend::Pg.can_index("x-y a.b !!!"));
+        assert!(Backend::Pg.can_index("a.b tokio"));
+        assert!(Backend::Pg.can_index("日本語"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{AuthLimiter, PasswordHasher, TokenService};
+use crate::auth::{AuthLimiter, PasswordHasher, TokenService, UserCache};
 use crate::config::{Config, ModelDefaults};
 use crate::council::Council;
 use crate::crypto::{CryptoError, KeySealer};
@@ -15,6 +15,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub sealer: Arc<KeySealer>,
     pub limiter: Arc<AuthLimiter>,
+    /// Recently authenticated accounts; SQLite only (see `auth::cache`).
+    pub users: Option<Arc<UserCache>>,
     pub models: Arc<ModelDefaults>,
     pub council: Council,
     /// Interval of keep-alive comments on event streams.
@@ -32,7 +34,6 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(config: &Config, db: Db, council: Council) -> Result<Self, CryptoError> {
         Ok(Self {
-            db,
             tokens: Arc::new(TokenService::new(
                 &config.jwt_secret,
                 config.access_token_ttl,
@@ -44,9 +45,11 @@ impl AppState {
                 &config.api_key_encryption_key_previous,
             )?),
             limiter: Arc::new(AuthLimiter::new(config.auth_rate_per_minute)),
+            users: db.url().is_sqlite().then(|| Arc::new(UserCache::default())),
             models: Arc::new(config.models.clone()),
             council,
             sse_keep_alive: config.sse_keep_alive,
+            db,
         })
     }
 }

@@ -40,17 +40,32 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token, TokenKind::Access)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         let id = claims.sub;
-        let user = state
+        let epoch = match state.users.as_deref().map(|cache| cache.get(&id)) {
+            Some(Ok(user)) => return Ok(user.recorded()),
+            Some(Err(epoch)) => Some(epoch),
+            None => None,
+        };
+        let row = state
             .db
             .read(move |conn| users::find_by_id(conn, &id))
             .await?
             .ok_or_else(|| ApiError::Unauthorized("User no longer exists".into()))?;
-        // The request's log line says whose it was.
-        tracing::Span::current().record("user_id", tracing::field::display(&user.id));
-        Ok(Self {
-            id: user.id,
-            email: user.email,
-            created_at: user.created_at,
-        })
+        let user = Self {
+            id: row.id,
+            email: row.email,
+            created_at: row.created_at,
+        };
+        if let (Some(cache), Some(epoch)) = (&state.users, epoch) {
+            cache.insert(&user, epoch);
+        }
+        Ok(user.recorded())
+    }
+}
+
+impl AuthUser {
+    /// The request's log line says whose it was.
+    fn recorded(self) -> Self {
+        tracing::Span::current().record("user_id", tracing::field::display(&self.id));
+        self
     }
 }

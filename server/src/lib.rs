@@ -90,6 +90,7 @@ impl Server {
         )
         .await?;
         let state = AppState::new(config, db, council)?;
+        auth::cache::spawn_poller(&state.users, state.db.clone());
         let listener = listen(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,
             source,

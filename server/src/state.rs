@@ -15,8 +15,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub sealer: Arc<KeySealer>,
     pub limiter: Arc<AuthLimiter>,
-    /// Recently authenticated accounts; SQLite only (see `auth::cache`).
-    pub users: Option<Arc<UserCache>>,
+    /// Recently authenticated accounts (see `auth::cache`).
+    pub users: Arc<UserCache>,
     pub models: Arc<ModelDefaults>,
     pub council: Council,
     /// Interval of keep-alive comments on event streams.
@@ -45,7 +45,7 @@ impl AppState {
                 &config.api_key_encryption_key_previous,
             )?),
             limiter: Arc::new(AuthLimiter::new(config.auth_rate_per_minute)),
-            users: db.url().is_sqlite().then(|| Arc::new(UserCache::default())),
+            users: Arc::new(UserCache::default()),
             models: Arc::new(config.models.clone()),
             council,
             sse_keep_alive: config.sse_keep_alive,

@@ -2,25 +2,36 @@
 //! authenticated request need not go to the database (and through the
 //! blocking pool) only to learn that its user still exists.
 //!
-//! Only on SQLite, where one server owns the database: an account deleted
-//! through this server is forgotten at once. PostgreSQL serves several
-//! replicas, and an account deleted through one of them must get 401 on
-//! all of them at once (API.md), so there every request asks the database.
-//! The entries also expire after a few seconds, which bounds what a second
-//! process on the same SQLite file (`council ask` beside the TUI, both in
-//! local mode) could see of an account the other one deleted.
+//! An account's id, email and creation time never change; the only thing
+//! that can make an entry wrong is the account's deletion. The server that
+//! deletes an account forgets it at once. The others (PostgreSQL replicas,
+//! or a second process on the same SQLite file, such as `council ask`
+//! beside the TUI in local mode) learn of it from `account_deletions`,
+//! which a trigger fills and which every server polls every
+//! [`POLL`] ([`spawn_poller`]). The cache only answers while its last poll
+//! is younger than [`FRESH`]: if the database stops answering the polls,
+//! every request asks the database again. So a deleted account's token is
+//! refused by every server within about a quarter of a second.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::AuthUser;
+use crate::db::{self, Db, DbError};
 
-/// How long an entry is trusted.
-pub const TTL: Duration = Duration::from_secs(5);
+/// How often each server reads the recent deletions.
+pub const POLL: Duration = Duration::from_millis(250);
+/// The cache answers only this long after a successful poll started.
+pub const FRESH: Duration = Duration::from_secs(1);
+/// How long an entry is kept (deletions reach it through the polls; this
+/// only lets unused entries go).
+const TTL: Duration = Duration::from_secs(60);
 /// At most this many accounts are kept; when full, the expired ones go,
 /// and if none has, everything (the next requests refill it).
 const CAPACITY: usize = 10_000;
+/// Old deletions are pruned once every this many polls (a minute).
+const PRUNE_EVERY: u32 = 240;
 
 /// Recently seen accounts by id.
 #[derive(Debug, Default)]
@@ -31,9 +42,11 @@ pub struct UserCache {
 #[derive(Debug, Default)]
 struct Inner {
     users: HashMap<String, (AuthUser, Instant)>,
-    /// Bumped by every deletion; a lookup that started before one may not
-    /// store what it read (it may be the account just deleted).
+    /// Bumped by every deletion seen; a lookup that started before one may
+    /// not store what it read (it may be the account just deleted).
     epoch: u64,
+    /// Until when the entries may be trusted (see [`FRESH`]).
+    fresh_until: Option<Instant>,
 }
 
 /// Where a lookup started: pass it back to [`UserCache::insert`].
@@ -41,16 +54,17 @@ struct Inner {
 pub struct Epoch(u64);
 
 impl UserCache {
-    /// The account `id`, if seen within [`TTL`]; else the epoch to give
-    /// [`insert`](Self::insert) with what the database says.
+    /// The account `id`, if it may be answered from memory; else the epoch
+    /// to give [`insert`](Self::insert) with what the database says.
     pub fn get(&self, id: &str) -> Result<AuthUser, Epoch> {
         self.get_at(id, Instant::now())
     }
 
     fn get_at(&self, id: &str, now: Instant) -> Result<AuthUser, Epoch> {
         let inner = self.lock();
+        let fresh = inner.fresh_until.is_some_and(|until| now < until);
         match inner.users.get(id) {
-            Some((user, seen)) if now.duration_since(*seen) < TTL => Ok(user.clone()),
+            Some((user, seen)) if fresh && now.duration_since(*seen) < TTL => Ok(user.clone()),
             _ => Err(Epoch(inner.epoch)),
         }
     }
@@ -79,9 +93,24 @@ impl UserCache {
 
     /// Forgets the account `id`: call once its deletion has committed.
     pub fn forget(&self, id: &str) {
+        self.forget_all(std::slice::from_ref(&id));
+    }
+
+    fn forget_all(&self, ids: &[&str]) {
         let mut inner = self.lock();
         inner.epoch = inner.epoch.wrapping_add(1);
-        inner.users.remove(id);
+        for id in ids {
+            inner.users.remove(*id);
+        }
+    }
+
+    /// A poll that started at `polled_at` found the accounts `deleted`.
+    fn polled(&self, deleted: &[String], polled_at: Instant) {
+        if !deleted.is_empty() {
+            let ids: Vec<&str> = deleted.iter().map(String::as_str).collect();
+            self.forget_all(&ids);
+        }
+        self.lock().fresh_until = Some(polled_at + FRESH);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -90,6 +119,47 @@ impl UserCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Polls `account_deletions` for `cache` every [`POLL`] until the cache is
+/// dropped (with the server's state), and prunes old deletions now and
+/// then.
+pub fn spawn_poller(cache: &Arc<UserCache>, db: Db) {
+    let weak: Weak<UserCache> = Arc::downgrade(cache);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        for n in 1u32.. {
+            tick.tick().await;
+            let Some(cache) = weak.upgrade() else { return };
+            let started = Instant::now();
+            match db.read(db::users::deleted_recently).await {
+                Ok(deleted) => {
+                    cache.polled(&deleted, started);
+                    if failing {
+                        tracing::info!("reading account deletions works again");
+                        failing = false;
+                    }
+                }
+                // Once per outage: the cache is already unused (not fresh).
+                Err(e) if !failing => {
+                    tracing::warn!(error = %e, "cannot read account deletions; \
+                        authenticating from the database until it can");
+                    failing = true;
+                }
+                Err(_) => {}
+            }
+            if n % PRUNE_EVERY == 0 {
+                let pruned = db
+                    .write(|c| -> Result<usize, DbError> { Ok(db::users::prune_deletions(c)?) })
+                    .await;
+                if let Err(e) = pruned {
+                    tracing::warn!(error = %e, "pruning account deletions failed");
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -104,21 +174,55 @@ mod tests {
         }
     }
 
-    #[test]
-    fn remembers_for_the_ttl_only() {
+    /// A cache whose last poll started at `at` and found nothing.
+    fn polled_at(at: Instant) -> UserCache {
         let cache = UserCache::default();
+        cache.polled(&[], at);
+        cache
+    }
+
+    #[test]
+    fn answers_only_while_the_polls_succeed() {
         let t0 = Instant::now();
+        let cache = UserCache::default();
         let epoch = cache.get_at("a", t0).expect_err("empty");
         cache.insert_at(&user("a"), epoch, t0);
-        let hit = cache.get_at("a", t0 + TTL / 2).expect("fresh");
+        assert!(cache.get_at("a", t0).is_err(), "never polled");
+        cache.polled(&[], t0);
+        let hit = cache.get_at("a", t0 + FRESH / 2).expect("fresh");
         assert_eq!(hit.email, "a@example.com");
-        assert!(cache.get_at("a", t0 + TTL).is_err(), "expired");
-        assert!(cache.get_at("b", t0).is_err());
+        assert!(cache.get_at("a", t0 + FRESH).is_err(), "no poll since");
+        cache.polled(&[], t0 + FRESH);
+        assert!(cache.get_at("a", t0 + FRESH).is_ok());
+        assert!(cache.get_at("b", t0 + FRESH).is_err());
+    }
+
+    #[test]
+    fn unused_entries_expire() {
+        let t0 = Instant::now();
+        let cache = polled_at(t0);
+        let epoch = cache.get_at("a", t0).expect_err("empty");
+        cache.insert_at(&user("a"), epoch, t0);
+        cache.polled(&[], t0 + TTL);
+        assert!(cache.get_at("a", t0 + TTL).is_err());
+    }
+
+    #[test]
+    fn a_deletion_elsewhere_is_seen_at_the_next_poll() {
+        let t0 = Instant::now();
+        let cache = polled_at(t0);
+        for id in ["a", "b"] {
+            let epoch = cache.get_at(id, t0).expect_err("empty");
+            cache.insert_at(&user(id), epoch, t0);
+        }
+        cache.polled(&["a".to_owned(), "gone".to_owned()], t0);
+        assert!(cache.get_at("a", t0).is_err());
+        assert!(cache.get_at("b", t0).is_ok());
     }
 
     #[test]
     fn a_deleted_account_is_gone_at_once() {
-        let cache = UserCache::default();
+        let cache = polled_at(Instant::now());
         let epoch = cache.get("a").expect_err("empty");
         cache.insert(&user("a"), epoch);
         cache.forget("a");
@@ -127,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_a_deletion_is_not_stored() {
-        let cache = UserCache::default();
+        let cache = polled_at(Instant::now());
         // A request read the account, then the account was deleted before
         // the request stored what it read.
         let epoch = cache.get("a").expect_err("empty");
@@ -142,8 +246,8 @@ mod tests {
 
     #[test]
     fn stays_bounded() {
-        let cache = UserCache::default();
         let t0 = Instant::now();
+        let cache = polled_at(t0);
         let fill = |at: Instant, prefix: &str| {
             for i in 0..CAPACITY {
                 let epoch = cache.get_at("x", at).expect_err("never stored");
@@ -154,6 +258,7 @@ mod tests {
         assert_eq!(cache.lock().users.len(), CAPACITY);
         // Expired entries make room first.
         let later = t0 + TTL;
+        cache.polled(&[], later);
         let epoch = cache.get_at("new", later).expect_err("absent");
         cache.insert_at(&user("new"), epoch, later);
         assert_eq!(cache.lock().users.len(), 1);

@@ -40,10 +40,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token, TokenKind::Access)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         let id = claims.sub;
-        let epoch = match state.users.as_deref().map(|cache| cache.get(&id)) {
-            Some(Ok(user)) => return Ok(user.recorded()),
-            Some(Err(epoch)) => Some(epoch),
-            None => None,
+        let epoch = match state.users.get(&id) {
+            Ok(user) => return Ok(user.recorded()),
+            Err(epoch) => epoch,
         };
         let row = state
             .db
@@ -55,9 +54,7 @@ impl FromRequestParts<AppState> for AuthUser {
             email: row.email,
             created_at: row.created_at,
         };
-        if let (Some(cache), Some(epoch)) = (&state.users, epoch) {
-            cache.insert(&user, epoch);
-        }
+        state.users.insert(&user, epoch);
         Ok(user.recorded())
     }
 }

@@ -77,3 +77,49 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// A poll of `account_deletions` looks this far back: far longer than a
+/// deleting transaction takes to commit, so a deletion that becomes
+/// visible late is still seen. Seeing one again is harmless.
+const DELETIONS_LOOKBACK: &str = "10 seconds";
+/// Deletions are kept this long, then pruned.
+const DELETIONS_KEPT: &str = "1 hour";
+
+#[derive(QueryableByName)]
+struct DeletedId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    user_id: String,
+}
+
+/// The ids of the accounts deleted within the last few seconds (by the
+/// database's clock), by any server.
+pub fn deleted_recently(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    let rows: Vec<DeletedId> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "SELECT user_id FROM account_deletions \
+             WHERE deleted_at > strftime('%Y-%m-%d %H:%M:%f', 'now', '-{DELETIONS_LOOKBACK}')"
+        ))
+        .load(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "SELECT user_id FROM account_deletions \
+             WHERE deleted_at > now() - interval '{DELETIONS_LOOKBACK}'"
+        ))
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.user_id).collect())
+}
+
+/// Removes the deletions older than an hour; returns how many.
+pub fn prune_deletions(conn: &mut DbConnection) -> QueryResult<usize> {
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(format!(
+            "DELETE FROM account_deletions \
+             WHERE deleted_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-{DELETIONS_KEPT}')"
+        ))
+        .execute(c),
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "DELETE FROM account_deletions WHERE deleted_at < now() - interval '{DELETIONS_KEPT}'"
+        ))
+        .execute(c),
+    }
+}

@@ -398,9 +398,7 @@ async fn delete_account(
         .db
         .write(move |c| -> Result<bool, DbError> { Ok(users::delete(c, &id)?) })
         .await?;
-    if let Some(cache) = &state.users {
-        cache.forget(&user.id);
-    }
+    state.users.forget(&user.id);
     tracing::info!(user_id = %user.id, "account deleted");
     Ok(Json(StatusResponse::new("deleted")))
 }

@@ -298,3 +298,57 @@ async fn deleting_the_account_removes_everything() {
     // The email can be registered again.
     app.register(&addr).await;
 }
+
+#[tokio::test]
+async fn a_deleted_account_is_refused_by_every_server_of_the_database() {
+    let app = TestApp::spawn().await;
+    // A second server on the same database and secrets: a replica on
+    // PostgreSQL, a second process on the same file on SQLite.
+    let replica = council_server::Server::start(&app.config)
+        .await
+        .expect("a second server starts");
+    let replica_me = format!("http://{}/api/auth/me", replica.addr());
+    let me_there = |token: String| {
+        let (client, url) = (app.client.clone(), replica_me.clone());
+        async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("the replica answers")
+                .status()
+                .as_u16()
+        }
+    };
+    let s = app.register(&email("replica")).await;
+    // Both servers now know the account (and remember it).
+    app.get("/api/auth/me", &s.access).await.expect(200);
+    for _ in 0..3 {
+        assert_eq!(me_there(s.access.clone()).await, 200);
+    }
+
+    app.call(
+        Method::DELETE,
+        "/api/auth/me",
+        Some(&s.access),
+        Some(json!({"password": PASSWORD})),
+    )
+    .await
+    .expect(200);
+    app.get("/api/auth/me", &s.access).await.expect_error(401);
+    // The other server learns of it at its next poll of the deletions.
+    let deleted = std::time::Instant::now();
+    let mut status = me_there(s.access.clone()).await;
+    while status == 200 && deleted.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = me_there(s.access.clone()).await;
+    }
+    assert_eq!(status, 401, "still accepted {:?} after", deleted.elapsed());
+    assert!(
+        deleted.elapsed() < council_server::auth::cache::FRESH,
+        "refused only after {:?}",
+        deleted.elapsed()
+    );
+    replica.shutdown().await.expect("the replica stops");
+}

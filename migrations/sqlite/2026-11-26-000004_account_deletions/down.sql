@@ -1,0 +1,2 @@
+DROP TRIGGER users_deleted;
+DROP TABLE account_deletions;

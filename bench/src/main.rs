@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build --release -p council-server -p council-bench
-//! BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres target/release/council-bench
+//! BENCH_POSTGRES_URL='postgres://postgres@127.0.0.1/postgres?sslmode=disable' target/release/council-bench
 //! ```
 //!
 //! It starts `council-server` (found next to its own executable) as a child

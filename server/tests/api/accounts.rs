@@ -253,23 +253,10 @@ async fn deleting_the_account_removes_everything() {
     .await
     .expect(200);
 
-    app.call(
-        Method::DELETE,
-        "/api/auth/me",
-        Some(&s.access),
-        Some(json!({"password": "wrong password"})),
-    )
-    .await
-    .expect_error(401);
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/auth/me",
-            Some(&s.access),
-            Some(json!({"password": PASSWORD})),
-        )
+    delete_account(&app, &s.access, "wrong password")
         .await
-        .expect(200);
+        .expect_error(401);
+    let r = delete_account(&app, &s.access, PASSWORD).await.expect(200);
     assert_eq!(r.body, json!({"status": "deleted"}));
 
     // The still-unexpired access token no longer works; nor does the login.
@@ -328,14 +315,7 @@ async fn a_deleted_account_is_refused_by_every_server_of_the_database() {
         assert_eq!(me_there(s.access.clone()).await, 200);
     }
 
-    app.call(
-        Method::DELETE,
-        "/api/auth/me",
-        Some(&s.access),
-        Some(json!({"password": PASSWORD})),
-    )
-    .await
-    .expect(200);
+    delete_account(&app, &s.access, PASSWORD).await.expect(200);
     app.get("/api/auth/me", &s.access).await.expect_error(401);
     // The other server learns of it at its next poll of the deletions.
     let deleted = std::time::Instant::now();
@@ -351,4 +331,14 @@ async fn a_deleted_account_is_refused_by_every_server_of_the_database() {
         deleted.elapsed()
     );
     replica.shutdown().await.expect("the replica stops");
+}
+
+async fn delete_account(app: &TestApp, token: &str, password: &str) -> crate::support::Resp {
+    app.call(
+        Method::DELETE,
+        "/api/auth/me",
+        Some(token),
+        Some(json!({"password": password})),
+    )
+    .await
 }

@@ -514,27 +514,15 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
 
     let mut rows = Vec::new();
     for (label, query) in queries() {
-        let mut url = reqwest::Url::parse(&format!("{base}/api/conversations"))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().append_pair("q", &query);
-        }
         let mut times = Vec::with_capacity(samples);
         let (mut hits, mut bytes) = (0, 0);
         // Two unmeasured calls warm the caches and the connections.
         for i in 0..samples + 2 {
-            let started = Instant::now();
-            let resp = client.get(url.clone()).bearer_auth(&token).send().await?;
-            let status = resp.status();
-            let body = resp.bytes().await?;
-            let took = started.elapsed();
-            if !status.is_success() {
-                return Err(format!("{query}: {status}").into());
-            }
+            let answer = search(&client, &base, &token, &query).await?;
             if i >= 2 {
-                times.push(took);
+                times.push(answer.took);
             }
-            bytes = body.len();
-            hits = serde_json::from_slice::<Vec<Value>>(&body)?.len();
+            (hits, bytes) = (answer.hits, answer.bytes);
         }
         // The same search through the storage layer alone, without HTTP,
         // authentication and JSON.
@@ -562,6 +550,39 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
     rows.push(measure_mix(&client, &base, &token, &db, &main_id).await?);
     server.shutdown().await?;
     Ok(rows)
+}
+
+/// One search over HTTP: how long it took, what it found, how large.
+struct Answer {
+    took: Duration,
+    hits: usize,
+    bytes: usize,
+}
+
+/// `GET /api/conversations?q=query` (the whole list when `query` is empty).
+async fn search(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+) -> Result<Answer, Error> {
+    let mut url = reqwest::Url::parse(&format!("{base}/api/conversations"))?;
+    if !query.is_empty() {
+        url.query_pairs_mut().append_pair("q", query);
+    }
+    let started = Instant::now();
+    let resp = client.get(url).bearer_auth(token).send().await?;
+    let status = resp.status();
+    let body = resp.bytes().await?;
+    let took = started.elapsed();
+    if !status.is_success() {
+        return Err(format!("{query}: {status}").into());
+    }
+    Ok(Answer {
+        took,
+        hits: serde_json::from_slice::<Vec<Value>>(&body)?.len(),
+        bytes: body.len(),
+    })
 }
 
 #[derive(diesel::QueryableByName)]
@@ -621,18 +642,10 @@ async fn measure_mix(
     }
     let (mut times, mut hits, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
     for query in &queries {
-        let mut url = reqwest::Url::parse(&format!("{base}/api/conversations"))?;
-        url.query_pairs_mut().append_pair("q", query);
-        let started = Instant::now();
-        let resp = client.get(url).bearer_auth(token).send().await?;
-        let status = resp.status();
-        let body = resp.bytes().await?;
-        times.push(started.elapsed());
-        if !status.is_success() {
-            return Err(format!("{query}: {status}").into());
-        }
-        hits.push(serde_json::from_slice::<Vec<Value>>(&body)?.len());
-        bytes.push(body.len());
+        let answer = search(client, base, token, query).await?;
+        times.push(answer.took);
+        hits.push(answer.hits);
+        bytes.push(answer.bytes);
     }
     hits.sort_unstable();
     bytes.sort_unstable();

@@ -396,6 +396,24 @@ pub struct Metadata {
     pub failures: Vec<Failure>,
     #[serde(default)]
     pub usage: Usage,
+    /// One entry per model call of the run (older messages have none).
+    #[serde(default)]
+    pub calls: Vec<Call>,
+}
+
+/// One model call of a run: what it used and how long it took.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub model: String,
+    /// 0 = the title, 1–3 = the council's stages.
+    pub stage: u8,
+    /// `null` when the provider reported no usage.
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    /// US dollars; `null` when unknown (never 0 for unknown).
+    pub cost: Option<f64>,
+    pub latency_ms: u64,
 }
 
 /// A model's average position over all evaluations that ranked it.

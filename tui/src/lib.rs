@@ -13,8 +13,12 @@ pub mod client;
 pub mod clipboard;
 pub mod config;
 pub mod export;
+pub mod keymap;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod markdown;
 pub mod runtime;
 pub mod screens;
+pub mod text;
 pub mod theme;
+pub mod usage;

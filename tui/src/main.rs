@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use council_shared::private_file;
 use council_tui::cli::{self, Command};
 use council_tui::config::resolve_path;
 use council_tui::runtime::{self, Options};
@@ -81,14 +82,12 @@ fn init_logging() {
         return;
     };
     let Ok(dir) = cli.args.data_dir() else { return };
-    if council_server::secrets::create_private_dir(&dir).is_err() {
+    // The log may name the server and the user: owner only, like the rest
+    // of the data directory.
+    if private_file::create_dir(&dir).is_err() {
         return;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let Ok(file) = options.open(dir.join("council.log")) else {
+    let Ok(file) = private_file::open_append(&dir.join("council.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -3,7 +3,8 @@
 //! `app` is the client as a pure state machine (events in, effects out);
 //! `screens` draws it; `runtime` connects the two to the terminal, the
 //! `client` (HTTP and server-sent events) and, in local mode, to a server
-//! running in-process (`local`). `config` is the state file. `cli` holds
+//! running in-process (`local`). `config` is the state file. Both `client`
+//! and `config` are the `council-client` crate's, re-exported. `cli` holds
 //! the scripting subcommands (`council ask`, `export`, …); `export` renders
 //! a conversation as a document for both, and `clipboard` copies with OSC 52.
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use council_shared::private_file;
 use council_tui::cli::{self, Command};
 use council_tui::config::resolve_path;
 use council_tui::runtime::{self, Options};
@@ -77,10 +78,12 @@ fn main() -> ExitCode {
 /// its progress and errors.
 fn init_logging() {
     let Some(dir) = data_dir() else { return };
-    if council_shared::private_file::create_dir(&dir).is_err() {
+    // The log may name the server and the user: owner only, like the rest
+    // of the data directory.
+    if private_file::create_dir(&dir).is_err() {
         return;
     }
-    let Ok(file) = council_shared::private_file::open_append(&dir.join("council.log")) else {
+    let Ok(file) = private_file::open_append(&dir.join("council.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -11,8 +11,8 @@ use clap::Parser;
 use council_server::Server;
 use council_server::config::Cli;
 
-use crate::client::{Client, ClientError};
 use account::{AccountError, LocalAccount};
+use council_client::{Client, ClientError};
 
 /// The in-process server.
 #[derive(Debug)]

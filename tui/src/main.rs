@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use council_client::state::resolve_path;
 use council_shared::private_file;
 use council_tui::cli::{self, Command};
-use council_tui::config::resolve_path;
 use council_tui::runtime::{self, Options};
 
 /// Consult a council of LLMs from the terminal. Without a command, the

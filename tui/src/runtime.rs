@@ -16,13 +16,13 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Effect, Event, Failure, Request};
-use crate::client::{Client, ClientError, Session};
-use crate::config::ConfigFile;
 #[cfg(feature = "local")]
 use crate::local::{LocalServer, LocalSignIn};
 use crate::screens::{self, RenderCache};
 use crate::theme::Theme;
 use crate::{clipboard, export};
+use council_client::state::ConfigFile;
+use council_client::{Client, ClientError, Session};
 
 /// How often time advances for spinners and timers.
 const TICK: Duration = Duration::from_millis(100);

@@ -13,9 +13,9 @@ use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::{CliError, Context, EXIT_OK, EXIT_PARTIAL, print_stdout, with_context};
-use crate::client::{ClientError, EventStream};
 use crate::runtime::Options;
 use crate::screens::spinner;
+use council_client::{ClientError, EventStream};
 
 /// How often the in-place status line moves (spinner, timer).
 const TICK: Duration = Duration::from_millis(100);

@@ -16,9 +16,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::client::{Client, ClientError};
-use crate::config::{ConfigError, ConfigFile};
 use crate::runtime::{self, Connection, Options};
+use council_client::state::{ConfigError, ConfigFile};
+use council_client::{Client, ClientError};
 
 pub use account::{CredentialsArgs, KeySetArgs};
 pub use ask::AskArgs;

@@ -116,6 +116,11 @@ pub fn chosen_server(flag: Option<String>, config: &ConfigFile) -> Option<String
         .filter(|s| !s.trim().is_empty())
 }
 
+/// What a client built without the `local` feature says when no server is
+/// configured.
+pub const NO_LOCAL_MODE: &str = "this council was built without local mode: give a server with \
+     --server URL (or COUNCIL_SERVER)";
+
 /// Connects to the configured server or starts the local one (and signs
 /// in there with the local account).
 pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Result<Connection> {
@@ -137,10 +142,7 @@ pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Res
             local = Some(server);
         }
         #[cfg(not(feature = "local"))]
-        None => anyhow::bail!(
-            "this council was built without local mode: give a server with --server URL \
-             (or COUNCIL_SERVER)"
-        ),
+        None => anyhow::bail!(NO_LOCAL_MODE),
     }
     // Tokens of another server would only be refused there.
     if let (Some(access), Some(refresh)) = (&config.access_token, &config.refresh_token)

@@ -223,7 +223,10 @@ impl Context {
         let store = Store::load(options.config_path.clone())?;
         let config = store.get();
         let server = runtime::chosen_server(options.server.clone(), &config);
-        let local = server.is_none() && cfg!(feature = "local");
+        if server.is_none() && !cfg!(feature = "local") {
+            return Err(CliError::new(runtime::NO_LOCAL_MODE));
+        }
+        let local = server.is_none();
         // Local mode signs in by itself, once its server runs.
         if signed_in && !local && !(config.signed_in() && config.session_is_for(server.as_deref()))
         {
@@ -305,8 +308,11 @@ pub(crate) async fn with_context<T>(
 pub(crate) fn ensure_signed_in(options: &Options) -> Result<(), CliError> {
     let config = Store::load(options.config_path.clone())?.get();
     let local = runtime::chosen_server(options.server.clone(), &config).is_none();
+    if local && !cfg!(feature = "local") {
+        return Err(CliError::new(runtime::NO_LOCAL_MODE));
+    }
     // Local mode signs in with its own account once its server runs.
-    if config.signed_in() || local && cfg!(feature = "local") {
+    if config.signed_in() || local {
         Ok(())
     } else {
         Err(not_signed_in(&config))

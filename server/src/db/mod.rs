@@ -1,8 +1,8 @@
 //! Storage: one code base over SQLite and PostgreSQL.
 //!
 //! The backend is picked from the URL scheme. Diesel is synchronous, so every
-//! query runs on the blocking pool through [`Db::read`] / [`Db::write`], never
-//! on an async worker.
+//! query runs on the blocking pool through [`Db::read`] / [`Db::write`] (or
+//! [`Db::write_query`]), never on an async worker.
 
 pub mod api_keys;
 pub mod conversations;
@@ -337,6 +337,16 @@ impl Db {
         })
         .await
         .map_err(DbError::from)?
+    }
+
+    /// [`write`](Self::write) for a closure that only runs diesel queries,
+    /// so its callers need not name an error type.
+    pub async fn write_query<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        self.write(move |c| f(c).map_err(DbError::from)).await
     }
 
     /// Applies the migrations not yet applied; returns their versions.

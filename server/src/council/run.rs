@@ -14,10 +14,11 @@ use rand::seq::SliceRandom;
 use secrecy::SecretString;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::upstream::{Completion, UpstreamClient, UpstreamError};
 use super::{CANCELLED_ERROR, Council, RunRequest, STOPPED_ERROR, StopReason, prompts, ranking};
-use crate::db::{self, DbError, conversations, messages};
+use crate::db::{self, conversations, messages};
 
 /// How long the end of a run waits for a title still being made.
 const TITLE_GRACE: Duration = Duration::from_secs(10);
@@ -31,7 +32,7 @@ enum Ended {
 pub(super) struct Run {
     council: Council,
     request: RunRequest,
-    message_id: String,
+    message_id: Uuid,
     key: Arc<SecretString>,
     events: broadcast::Sender<CouncilEvent>,
     message: AssistantMessage,
@@ -48,7 +49,7 @@ impl Run {
         events: broadcast::Sender<CouncilEvent>,
     ) -> Self {
         let message = AssistantMessage {
-            id: row.id.parse().unwrap_or_default(),
+            id: row.id.into(),
             role: AssistantRole::Assistant,
             created_at: db::utc(row.created_at),
             status: RunStatus::Running,
@@ -61,7 +62,7 @@ impl Run {
         Self {
             council,
             request,
-            message_id: row.id,
+            message_id: row.id.into(),
             key: Arc::new(key),
             events,
             message,
@@ -69,8 +70,8 @@ impl Run {
         }
     }
 
-    pub(super) fn conversation_id(&self) -> &str {
-        &self.request.conversation_id
+    pub(super) fn conversation_id(&self) -> Uuid {
+        self.request.conversation_id
     }
 
     fn emit(&self, event: CouncilEvent) {
@@ -385,7 +386,7 @@ impl Run {
         let key = self.key.clone();
         let model = self.council.inner.title_model.clone();
         let question = self.request.question.clone();
-        let conversation_id = self.request.conversation_id.clone();
+        let conversation_id = self.request.conversation_id;
         let database = self.council.inner.db.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -405,12 +406,8 @@ impl Run {
             };
             let stored = title.clone();
             if let Err(e) = database
-                .write(move |c| -> Result<bool, DbError> {
-                    Ok(conversations::set_generated_title(
-                        c,
-                        &conversation_id,
-                        &stored,
-                    )?)
+                .write_query(move |c| {
+                    conversations::set_generated_title(c, conversation_id, &stored)
                 })
                 .await
             {
@@ -448,8 +445,8 @@ impl Run {
     fn target(&self) -> SaveTarget {
         SaveTarget {
             db: self.council.inner.db.clone(),
-            message_id: self.message_id.clone(),
-            runner_id: self.council.inner.instance_id.clone(),
+            message_id: self.message_id,
+            runner_id: self.council.inner.instance_id,
         }
     }
 }
@@ -457,8 +454,8 @@ impl Run {
 /// Where a run's progress is stored.
 struct SaveTarget {
     db: db::Db,
-    message_id: String,
-    runner_id: String,
+    message_id: Uuid,
+    runner_id: Uuid,
 }
 
 impl SaveTarget {
@@ -478,15 +475,10 @@ impl SaveTarget {
             error: m.error.clone(),
             updated_at: db::now(),
         };
-        let id = self.message_id.clone();
-        let runner = self.runner_id.clone();
+        let (id, runner) = (self.message_id, self.runner_id);
         let saved = self
             .db
-            .write(move |c| -> Result<bool, DbError> {
-                Ok(messages::save_progress(
-                    c, &id, &runner, &progress, finished,
-                )?)
-            })
+            .write_query(move |c| messages::save_progress(c, id, runner, &progress, finished))
             .await;
         match saved {
             Ok(true) => {}

@@ -2,10 +2,11 @@
 //!
 //! The backend is picked from the URL scheme. Diesel is synchronous, so every
 //! query runs on the blocking pool through [`Db::read`] / [`Db::write`] (or
-//! [`Db::write_query`]), never on an async worker.
+//! [`Db::write_query`]), never on an async worker. Ids are [`DbUuid`]s.
 
 pub mod api_keys;
 pub mod conversations;
+pub mod id;
 pub mod instances;
 pub mod messages;
 pub mod refresh_tokens;
@@ -22,6 +23,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use id::DbUuid;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -425,11 +428,6 @@ pub fn now() -> NaiveDateTime {
 /// A stored time as the API shows it.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
-}
-
-/// A fresh random id in the stored form.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

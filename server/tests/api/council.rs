@@ -687,16 +687,16 @@ async fn runs_of_a_dead_server_are_failed_at_start_up() {
     let conv = app.conversation_with(&s.access, COUNCIL, LEAD).await;
     // A run left `running` by an instance that no longer exists.
     let state = app.server.as_ref().expect("running").state().clone();
-    let id = conv.clone();
+    let id: uuid::Uuid = conv.parse().expect("a conversation id");
+    let dead_instance = uuid::Uuid::new_v4();
     state
         .db
-        .write(move |c| -> Result<(), council_server::db::DbError> {
+        .write_query(move |c| {
             let now = council_server::db::now();
-            let mut q = council_server::db::messages::new_user(&id, "Asked before the crash", now);
+            let mut q = council_server::db::messages::new_user(id, "Asked before the crash", now);
             council_server::db::messages::append(c, &mut q)?;
-            let mut a = council_server::db::messages::new_running(&id, "a-dead-instance", now);
-            council_server::db::messages::append(c, &mut a)?;
-            Ok(())
+            let mut a = council_server::db::messages::new_running(id, dead_instance, now);
+            council_server::db::messages::append(c, &mut a)
         })
         .await
         .expect("seeded");

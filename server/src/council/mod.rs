@@ -9,6 +9,7 @@
 //! records which server instance runs it, so that the runs of an instance
 //! that died are marked failed by the next one to start.
 
+mod calls;
 pub mod prompts;
 pub mod ranking;
 mod run;

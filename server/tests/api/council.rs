@@ -14,7 +14,8 @@ const COUNCIL: &[&str] = &["fake/alpha", "fake/beta", "fake/gamma"];
 const LEAD: &str = "fake/chair";
 const NO_KEY: &str = "No API key configured. Please add your OpenRouter API key in Settings.";
 
-async fn setup() -> (FakeUpstream, TestApp, Session) {
+/// A fake upstream, a server using it, and a user with a saved key.
+pub(crate) async fn setup() -> (FakeUpstream, TestApp, Session) {
     setup_with(|_| {}).await
 }
 
@@ -642,6 +643,18 @@ async fn cancel_stops_the_run_and_keeps_finished_stages() {
     assert_eq!(
         stored["stage1"][0]["model"], "fake/quick",
         "the finished answer is kept"
+    );
+    let calls: Vec<(&Value, &Value)> = stored["metadata"]["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["stage"] != 0)
+        .map(|c| (&c["model"], &c["stage"]))
+        .collect();
+    assert_eq!(
+        calls,
+        [(&json!("fake/quick"), &json!(1))],
+        "the call that answered is kept, the cut one is not"
     );
     // Nothing runs any more: cancelling again is a 404, and no synthesis was asked for.
     app.call(Method::POST, &cancel, Some(&s.access), None)

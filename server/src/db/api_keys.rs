@@ -57,6 +57,7 @@ pub fn upsert(conn: &mut DbConnection, key: &ApiKey) -> QueryResult<ApiKey> {
     find(conn, key.user_id.into(), &key.provider)?.ok_or(diesel::result::Error::NotFound)
 }
 
+/// The user's key for `provider`.
 pub fn find(conn: &mut DbConnection, user_id: Uuid, provider: &str) -> QueryResult<Option<ApiKey>> {
     keys::table
         .filter(keys::user_id.eq(DbUuid(user_id)))
@@ -66,6 +67,7 @@ pub fn find(conn: &mut DbConnection, user_id: Uuid, provider: &str) -> QueryResu
         .optional()
 }
 
+/// The user's keys, by provider.
 pub fn list(conn: &mut DbConnection, user_id: Uuid) -> QueryResult<Vec<ApiKey>> {
     keys::table
         .filter(keys::user_id.eq(DbUuid(user_id)))

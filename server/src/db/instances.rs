@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::schema::server_instances as instances;
 use super::{DbConnection, DbUuid};
 
+/// Records a starting instance.
 pub fn register(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(instances::table)
         .values((
@@ -20,6 +21,7 @@ pub fn register(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> QueryR
         .map(drop)
 }
 
+/// Marks the instance alive now.
 pub fn heartbeat(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(instances::table.find(DbUuid(id)))
         .set(instances::heartbeat_at.eq(now))
@@ -27,6 +29,7 @@ pub fn heartbeat(conn: &mut DbConnection, id: Uuid, now: NaiveDateTime) -> Query
         .map(drop)
 }
 
+/// Forgets a stopping instance.
 pub fn remove(conn: &mut DbConnection, id: Uuid) -> QueryResult<()> {
     diesel::delete(instances::table.find(DbUuid(id)))
         .execute(conn)

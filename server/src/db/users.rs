@@ -36,6 +36,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
         .map(drop)
 }
 
+/// The account of a normalised email.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))

@@ -5,8 +5,9 @@
 //! Not reqwest: the load generator shares the machine's two cores with the
 //! server, so it should spend as little of them as possible on each request
 //! (a prepared request is one `write`, a response is parsed only as far as
-//! the status line and `content-length`). reqwest sets the data up and
-//! follows the event streams, where its cost does not skew a ratio.
+//! the status line and `content-length`). `council-client` (over reqwest)
+//! sets the data up and follows the event streams, where its cost does not
+//! skew a ratio.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use council_client::{Client, ClientError};
+use council_shared::{CouncilEvent, Message, RunStatus};
 use council_testkit::FakeUpstream;
-use council_testkit::client::{post_json as post, register};
-use serde_json::{Value, json};
+use council_testkit::client::{register, register_with_key};
+use futures_util::StreamExt;
+use uuid::Uuid;
 
 use crate::http::{self, Error, Loop, Measured};
 use crate::mb;
@@ -301,31 +304,20 @@ fn scratch_dir(backend: &Backend<'_>) -> Result<tempfile::TempDir, Error> {
     })
 }
 
-/// Creates `n` conversations for the user, 16 at a time; returns their ids.
-async fn conversations(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    n: usize,
-) -> Result<Vec<String>, Error> {
+/// Creates `n` conversations for the user of `client`, 16 at a time;
+/// returns their ids.
+async fn conversations(client: &Client, n: usize) -> Result<Vec<Uuid>, Error> {
     let mut tasks = tokio::task::JoinSet::new();
     let workers = CONNECTIONS.min(n.max(1));
     for w in 0..workers {
-        let (client, base, token) = (client.clone(), base.to_owned(), token.to_owned());
+        let client = client.clone();
         let count = n / workers + usize::from(w < n % workers);
         tasks.spawn(async move {
             let mut ids = Vec::with_capacity(count);
             for _ in 0..count {
-                let c = post(
-                    &client,
-                    format!("{base}/api/conversations"),
-                    Some(&token),
-                    json!({}),
-                )
-                .await?;
-                ids.push(c["id"].as_str().ok_or("no conversation id")?.to_owned());
+                ids.push(client.create_conversation(None, None).await?.id);
             }
-            Ok::<_, Error>(ids)
+            Ok::<_, ClientError>(ids)
         });
     }
     let mut all = Vec::with_capacity(n);
@@ -333,6 +325,11 @@ async fn conversations(
         all.extend(ids??);
     }
     Ok(all)
+}
+
+/// The access token of a signed-in `client`, for the raw load loops.
+fn access_token(client: &Client) -> Result<String, Error> {
+    Ok(client.session().ok_or("not signed in")?.access_token)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -346,21 +343,15 @@ async fn read_path_and_isolation(
     server: &ServerProcess,
     results: &mut Results,
 ) -> Result<(), Error> {
-    let base = server.base_url();
-    let client = reqwest::Client::new();
-    let token = register(&client, &base, "reader@example.com").await?;
-    conversations(&client, &base, &token, LIST_SIZE).await?;
-    let listed: Value = client
-        .get(format!("{base}/api/conversations"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let listed = listed.as_array().map_or(0, Vec::len);
+    let client = register(&Client::new(&server.base_url())?, "reader@example.com").await?;
+    conversations(&client, LIST_SIZE).await?;
+    let listed = client.conversations(None).await?.len();
     if listed != LIST_SIZE {
         return Err(format!("the list holds {listed} conversations, not {LIST_SIZE}").into());
     }
+    // The measured loops are raw HTTP (see `http`); they send the token
+    // as it is, which outlives them (15 minutes).
+    let token = access_token(&client)?;
     if options.rows[0] {
         read_path(options, server, &token, results).await?;
     }
@@ -483,84 +474,55 @@ enum Ending {
     Lost(String),
 }
 
-async fn stream_council(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    conversation: &str,
-    i: usize,
-) -> Ending {
-    let sent = client
-        .post(format!(
-            "{base}/api/conversations/{conversation}/message/stream"
-        ))
-        .bearer_auth(token)
-        .json(&json!({"content": format!("What makes a good benchmark? (council {i})")}))
-        .send()
-        .await;
-    let mut response = match sent {
-        Ok(r) if r.status().is_success() => r,
-        Ok(r) => {
-            let status = r.status();
-            let body = r.text().await.unwrap_or_default();
-            return Ending::Failed(format!("{status}: {body}"));
+/// Asks question `i` in `conversation` and follows its events to the end.
+async fn stream_council(client: &Client, conversation: Uuid, i: usize) -> Ending {
+    let question = format!("What makes a good benchmark? (council {i})");
+    let mut events = match client.stream_message(conversation, &question).await {
+        Ok(events) => events,
+        Err(e @ ClientError::Network(_)) => return Ending::Lost(e.to_string()),
+        Err(ClientError::Api { status, detail }) => {
+            return Ending::Failed(format!("{status}: {detail}"));
         }
-        Err(e) => return Ending::Lost(format!("request failed: {e}")),
+        Err(e) => return Ending::Failed(e.to_string()),
     };
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        let chunk = match response.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => return Ending::Lost("the stream ended without `complete`".into()),
-            Err(e) => return Ending::Lost(format!("the stream broke: {e}")),
-        };
-        buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
-            let event: Vec<u8> = buf.drain(..end + 2).collect();
-            let event = String::from_utf8_lossy(&event);
-            for data in event.lines().filter_map(|l| l.strip_prefix("data:")) {
-                let Ok(value) = serde_json::from_str::<Value>(data.trim()) else {
-                    return Ending::Failed(format!("an event that is not JSON: {data}"));
-                };
-                match value["type"].as_str() {
-                    Some("complete") => return Ending::Complete,
-                    Some("error") => return Ending::Failed(value["message"].to_string()),
-                    _ => {}
-                }
-            }
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(CouncilEvent::Complete { .. }) => return Ending::Complete,
+            Ok(CouncilEvent::Error { message }) => return Ending::Failed(message),
+            Ok(_) => {}
+            Err(e @ ClientError::Network(_)) => return Ending::Lost(e.to_string()),
+            // An event that is not a council event.
+            Err(e) => return Ending::Failed(e.to_string()),
         }
     }
+    // The client reports a stream that ends early as a network error.
+    Ending::Lost("the stream ended without `complete`".into())
 }
 
 /// Row 3: `options.streams` councils at once, each followed as a stream.
 async fn streams(options: &Options, server: &ServerProcess) -> Result<Streams, Error> {
-    let base = server.base_url();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()?;
+    // One connection pool for every user (each a session of its own).
+    let server_client = Client::new(&server.base_url())?;
     let users = STREAM_USERS.min(options.streams);
     let mut registering = tokio::task::JoinSet::new();
     for u in 0..users {
-        let (client, base) = (client.clone(), base.clone());
+        let server_client = server_client.clone();
         let per_user = options.streams / users + usize::from(u < options.streams % users);
         registering.spawn(async move {
-            let token = register(&client, &base, &format!("streamer{u}@example.com")).await?;
-            post(
-                &client,
-                format!("{base}/api/settings/api-key"),
-                Some(&token),
-                json!({"api_key": format!("sk-or-v1-bench-{u:04}")}),
+            let user = register_with_key(
+                &server_client,
+                &format!("streamer{u}@example.com"),
+                &format!("sk-or-v1-bench-{u:04}"),
             )
             .await?;
-            let ids = conversations(&client, &base, &token, per_user).await?;
-            Ok::<_, Error>((token, ids))
+            let ids = conversations(&user, per_user).await?;
+            Ok::<_, Error>((user, ids))
         });
     }
     let mut work = Vec::with_capacity(options.streams);
     while let Some(joined) = registering.join_next().await {
-        let (token, ids) = joined??;
-        work.extend(ids.into_iter().map(|id| (token.clone(), id)));
+        let (user, ids) = joined??;
+        work.extend(ids.into_iter().map(|id| (user.clone(), id)));
     }
 
     let mut out = Streams {
@@ -599,11 +561,10 @@ async fn streams(options: &Options, server: &ServerProcess) -> Result<Streams, E
     let cpu_before = server.cpu_time()?;
     let started = Instant::now();
     let mut running = tokio::task::JoinSet::new();
-    for (i, (token, id)) in work.iter().cloned().enumerate() {
-        let (client, base) = (client.clone(), base.clone());
+    for (i, (user, id)) in work.iter().cloned().enumerate() {
         running.spawn(async move {
             let t0 = Instant::now();
-            let ending = stream_council(&client, &base, &token, &id, i).await;
+            let ending = stream_council(&user, id, i).await;
             (ending, t0.elapsed())
         });
     }
@@ -641,23 +602,18 @@ async fn streams(options: &Options, server: &ServerProcess) -> Result<Streams, E
     // Read every conversation back: the answer must be stored complete.
     let mut checking = tokio::task::JoinSet::new();
     for chunk in work.chunks(work.len().div_ceil(CONNECTIONS).max(1)) {
-        let (client, base, chunk) = (client.clone(), base.clone(), chunk.to_vec());
+        let chunk = chunk.to_vec();
         checking.spawn(async move {
             let mut complete = 0;
-            for (token, id) in chunk {
-                let c: Value = client
-                    .get(format!("{base}/api/conversations/{id}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                let last = c["messages"].as_array().and_then(|m| m.last());
-                if last.is_some_and(|m| m["role"] == "assistant" && m["status"] == "complete") {
+            for (user, id) in chunk {
+                let conversation = user.conversation(id).await?;
+                if let Some(Message::Assistant(last)) = conversation.messages.last()
+                    && last.status == RunStatus::Complete
+                {
                     complete += 1;
                 }
             }
-            Ok::<_, Error>(complete)
+            Ok::<_, ClientError>(complete)
         });
     }
     while let Some(joined) = checking.join_next().await {

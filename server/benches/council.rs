@@ -11,14 +11,15 @@
 
 use std::time::{Duration, Instant};
 
+use council_client::Client;
 use council_server::Server;
 use council_server::config::Config;
 use council_server::db::DatabaseUrl;
+use council_shared::RunStatus;
 use council_testkit::FakeUpstream;
-use council_testkit::client::{post_json as post, register};
+use council_testkit::client::register_with_key;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use serde_json::json;
 
 /// Goals on a 2-core machine (issue 2/6).
 const GOAL_ONE: f64 = 1.10;
@@ -33,43 +34,26 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-struct User {
-    token: String,
-}
-
-async fn new_user(client: &reqwest::Client, base: &str, i: usize) -> Result<User, Error> {
-    let token = register(client, base, &format!("bench{i}@example.com")).await?;
-    post(
-        client,
-        format!("{base}/api/settings/api-key"),
-        Some(&token),
-        json!({"api_key": format!("sk-or-v1-bench-{i:04}")}),
+/// A user with a key, signed in.
+async fn new_user(server: &Client, i: usize) -> Result<Client, Error> {
+    Ok(register_with_key(
+        server,
+        &format!("bench{i}@example.com"),
+        &format!("sk-or-v1-bench-{i:04}"),
     )
-    .await?;
-    Ok(User { token })
+    .await?)
 }
 
 /// One council in a new conversation (a first message: titled alongside).
-async fn council(client: &reqwest::Client, base: &str, user: &User) -> Result<Duration, Error> {
-    let conv = post(
-        client,
-        format!("{base}/api/conversations"),
-        Some(&user.token),
-        json!({}),
-    )
-    .await?;
-    let id = conv["id"].as_str().ok_or("no id")?;
+async fn council(user: &Client) -> Result<Duration, Error> {
+    let id = user.create_conversation(None, None).await?.id;
     let started = Instant::now();
-    let message = post(
-        client,
-        format!("{base}/api/conversations/{id}/message"),
-        Some(&user.token),
-        json!({"content": "What makes a good benchmark?"}),
-    )
-    .await?;
+    let message = user
+        .send_message(id, "What makes a good benchmark?")
+        .await?;
     let took = started.elapsed();
-    if message["status"] != "complete" {
-        return Err(format!("council ended {}", message["status"]).into());
+    if message.status != RunStatus::Complete {
+        return Err(format!("council ended {}", message.status.as_str()).into());
     }
     Ok(took)
 }
@@ -103,20 +87,19 @@ async fn measure(
     config.db_pool_size = 16;
     let server = Server::start(&config).await?;
     let base = format!("http://{}", server.addr());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(many * 2)
-        .build()?;
+    // One connection pool for every user (each a session of its own).
+    let client = Client::new(&base)?;
 
     let mut users = Vec::with_capacity(many);
     for i in 0..many {
-        users.push(new_user(&client, &base, i).await?);
+        users.push(new_user(&client, i).await?);
     }
     // Warm up connections and caches; not measured.
-    council(&client, &base, &users[0]).await?;
+    council(&users[0]).await?;
 
     let mut alone = Vec::new();
     for _ in 0..ROUNDS {
-        alone.push(council(&client, &base, &users[0]).await?);
+        alone.push(council(&users[0]).await?);
     }
     alone.sort();
 
@@ -126,8 +109,8 @@ async fn measure(
         let started = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for user in &users {
-            let (client, base, token) = (client.clone(), base.clone(), user.token.clone());
-            tasks.spawn(async move { council(&client, &base, &User { token }).await });
+            let user = user.clone();
+            tasks.spawn(async move { council(&user).await });
         }
         let mut each = Vec::with_capacity(many);
         while let Some(result) = tasks.join_next().await {

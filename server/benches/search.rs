@@ -18,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
+use council_client::Client;
 use council_server::Server;
 use council_server::config::Config;
 use council_server::db::{self, DatabaseUrl, DbError, conversations, messages};
@@ -331,21 +332,12 @@ impl Corpus {
     }
 }
 
-/// Registers a user; returns (id, access token).
-async fn new_user(
-    client: &reqwest::Client,
-    base: &str,
-    name: &str,
-) -> Result<(uuid::Uuid, String), Error> {
-    let token = register(client, base, &format!("{name}@example.com")).await?;
-    let me: Value = client
-        .get(format!("{base}/api/auth/me"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = me["id"].as_str().ok_or("no user id")?.parse()?;
+/// Registers a user; returns (id, access token). The searches measured
+/// are raw HTTP (their bytes are counted), so they take the token itself.
+async fn new_user(server: &Client, name: &str) -> Result<(uuid::Uuid, String), Error> {
+    let user = register(server, &format!("{name}@example.com")).await?;
+    let id = user.me().await?.id;
+    let token = user.session().ok_or("not signed in")?.access_token;
     Ok((id, token))
 }
 
@@ -492,10 +484,11 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
     let corpus = std::sync::Arc::new(Corpus { tail: tail_words() });
 
     let loading = Instant::now();
-    let (main_id, token) = new_user(&client, &base, "main").await?;
+    let server_client = Client::new(&base)?;
+    let (main_id, token) = new_user(&server_client, "main").await?;
     fill(&db, &corpus, main_id, conversations, 1, 1000).await?;
     for i in 0..others {
-        let (id, _) = new_user(&client, &base, &format!("other{i}")).await?;
+        let (id, _) = new_user(&server_client, &format!("other{i}")).await?;
         fill(&db, &corpus, id, conversations / 4, 100 + i as u64, 500).await?;
     }
     if let DatabaseUrl::Postgres(url) = db.url() {

@@ -3,11 +3,12 @@
 //! generated (mode 0600) on first start. Only paths are ever logged.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use council_shared::private_file;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::crypto::KeySealer;
@@ -161,41 +162,18 @@ fn create_secret_file(path: &Path, value: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
     }
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(value.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
+    private_file::create_new(path, format!("{value}\n").as_bytes())
 }
 
 /// Creates the data directory (mode 0700 when new).
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
+    private_file::create_dir(dir)
 }
 
 /// A secret file readable by others is made private again, with a warning.
 fn tighten_permissions(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777), "secret file was readable by others; setting mode 0600");
-            fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
-        }
+    if private_file::restrict(path)? {
+        tracing::warn!(path = %path.display(), "secret file was readable by others; its mode is now 0600");
     }
     Ok(())
 }

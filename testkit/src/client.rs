@@ -1,43 +1,30 @@
-//! The few HTTP calls that benchmarks and demos make to a council server.
+//! Setting up users on a Council server (the real one, not this crate's
+//! fake upstream) for benchmarks and demos, through `council-client`: the
+//! same typed client the terminal client uses, so a set-up step fails with
+//! the server's own `detail` rather than a status to decode by hand.
 
-use serde_json::Value;
+use council_client::{Client, ClientError};
 
-/// Any failure of a call, with the server's answer when there was one.
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
+/// The password of every user made here.
+pub const PASSWORD: &str = "bench password";
 
-/// POSTs `body` as JSON (with `token` as the bearer, if any) and returns the
-/// JSON answer; a non-2xx status is an error carrying status and body.
-pub async fn post_json(
-    client: &reqwest::Client,
-    url: String,
-    token: Option<&str>,
-    body: Value,
-) -> Result<Value, Error> {
-    let mut request = client.post(url).json(&body);
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    let response = request.send().await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {body}").into());
-    }
-    Ok(body)
+/// Registers `email` (password [`PASSWORD`]) on `server`'s server and
+/// returns a client signed in as that user. It shares `server`'s connection
+/// pool, so many users cost no more connections than one.
+pub async fn register(server: &Client, email: &str) -> Result<Client, ClientError> {
+    let user = server.new_session();
+    user.register(email, PASSWORD).await?;
+    Ok(user)
 }
 
-/// Registers `email` (password `bench password`) and returns its access
-/// token.
-pub async fn register(client: &reqwest::Client, base: &str, email: &str) -> Result<String, Error> {
-    let tokens = post_json(
-        client,
-        format!("{base}/api/auth/register"),
-        None,
-        serde_json::json!({"email": email, "password": "bench password"}),
-    )
-    .await?;
-    Ok(tokens["access_token"]
-        .as_str()
-        .ok_or("no access token")?
-        .to_owned())
+/// [`register`], then saves `key` as the user's OpenRouter key (which the
+/// fake upstream accepts unless told otherwise), so the user can ask.
+pub async fn register_with_key(
+    server: &Client,
+    email: &str,
+    key: &str,
+) -> Result<Client, ClientError> {
+    let user = register(server, email).await?;
+    user.save_api_key(key).await?;
+    Ok(user)
 }

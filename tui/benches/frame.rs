@@ -71,6 +71,7 @@ fn conversation() -> Conversation {
                 aggregate_rankings: vec![AggregateRanking { model: "vendor/model-0".into(), average_rank: 1.0, rankings_count: 3 }],
                 failures: vec![],
                 usage: Usage::default(),
+                ..Metadata::default()
             },
             error: None,
         })));

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use council_client::state::resolve_path;
+use council_shared::private_file;
 use council_tui::cli::{self, Command};
-use council_tui::config::resolve_path;
 use council_tui::runtime::{self, Options};
 
 /// Consult a council of LLMs from the terminal. Without a command, the
@@ -76,19 +77,13 @@ fn main() -> ExitCode {
 /// it would be): the terminal belongs to the UI, and a command's stderr to
 /// its progress and errors.
 fn init_logging() {
-    use clap::Parser as _;
-    let Ok(cli) = council_server::config::Cli::try_parse_from(["council-server"]) else {
-        return;
-    };
-    let Ok(dir) = cli.args.data_dir() else { return };
-    if council_server::secrets::create_private_dir(&dir).is_err() {
+    let Some(dir) = data_dir() else { return };
+    // The log may name the server and the user: owner only, like the rest
+    // of the data directory.
+    if private_file::create_dir(&dir).is_err() {
         return;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let Ok(file) = options.open(dir.join("council.log")) else {
+    let Ok(file) = private_file::open_append(&dir.join("council.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -98,4 +93,22 @@ fn init_logging() {
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
+}
+
+/// The local server's data directory, as it resolves it.
+#[cfg(feature = "local")]
+fn data_dir() -> Option<PathBuf> {
+    use clap::Parser as _;
+    let cli = council_server::config::Cli::try_parse_from(["council-server"]).ok()?;
+    cli.args.data_dir().ok()
+}
+
+/// Without local mode there is no server to ask: `COUNCIL_DATA_DIR`, else
+/// the platform's data directory.
+#[cfg(not(feature = "local"))]
+fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("COUNCIL_DATA_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("council")))
 }

@@ -16,12 +16,13 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::app::{App, Effect, Event, Failure, Request};
-use crate::client::{Client, ClientError, Session};
-use crate::config::ConfigFile;
-use crate::local::LocalServer;
+#[cfg(feature = "local")]
+use crate::local::{LocalServer, LocalSignIn};
 use crate::screens::{self, RenderCache};
 use crate::theme::Theme;
 use crate::{clipboard, export};
+use council_client::state::ConfigFile;
+use council_client::{Client, ClientError, Session};
 
 /// How often time advances for spinners and timers.
 const TICK: Duration = Duration::from_millis(100);
@@ -50,7 +51,61 @@ pub struct Connection {
     pub label: String,
     /// The remote server's URL; `None` in local mode.
     pub server: Option<String>,
-    pub local: Option<LocalServer>,
+    #[cfg(feature = "local")]
+    pub local: Option<(LocalServer, LocalSignIn)>,
+}
+
+impl Connection {
+    /// Local mode signed in with its own account: no forms, no signing out.
+    pub fn local_account(&self) -> Option<&str> {
+        #[cfg(feature = "local")]
+        if let Some((_, LocalSignIn::Account { email, .. })) = &self.local {
+            return Some(email);
+        }
+        None
+    }
+
+    /// Why local mode could not sign in by itself, for the forms' notice.
+    pub fn local_problem(&self) -> Option<&str> {
+        #[cfg(feature = "local")]
+        if let Some((_, LocalSignIn::Forms { problem })) = &self.local {
+            return Some(problem);
+        }
+        None
+    }
+
+    /// What local mode wants the person to know although it signed in
+    /// (a damaged account file, used through the saved session).
+    pub fn local_warning(&self) -> Option<&str> {
+        #[cfg(feature = "local")]
+        if let Some((
+            _,
+            LocalSignIn::Account {
+                warning: Some(w), ..
+            },
+        )) = &self.local
+        {
+            return Some(w);
+        }
+        None
+    }
+
+    /// The local server's data directory, in local mode.
+    pub fn local_data_dir(&self) -> Option<&std::path::Path> {
+        #[cfg(feature = "local")]
+        if let Some((server, _)) = &self.local {
+            return Some(&server.data_dir);
+        }
+        None
+    }
+
+    /// Stops the local server, if any.
+    pub async fn close(self) {
+        #[cfg(feature = "local")]
+        if let Some((local, _)) = self.local {
+            local.stop().await;
+        }
+    }
 }
 
 /// The remote server to use: `--server`, else the one remembered with the
@@ -61,21 +116,32 @@ pub fn chosen_server(flag: Option<String>, config: &ConfigFile) -> Option<String
         .filter(|s| !s.trim().is_empty())
 }
 
-/// Connects to the configured server or starts the local one.
+/// Connects to the configured server or starts the local one (and signs
+/// in there with the local account).
 pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Result<Connection> {
     let remote = chosen_server(server, config);
-    let (url, local) = match &remote {
-        Some(url) => (url.clone(), None),
-        None => {
-            let local = LocalServer::start().await?;
-            (local.url.clone(), Some(local))
+    let client;
+    let label;
+    #[cfg(feature = "local")]
+    let mut local = None;
+    match &remote {
+        Some(url) => {
+            client = Client::new(url)?;
+            label = client.base_url().to_owned();
         }
-    };
-    let client = Client::new(&url)?;
-    let label = match &local {
-        Some(l) => format!("local (data in {})", l.data_dir.display()),
-        None => client.base_url().to_owned(),
-    };
+        #[cfg(feature = "local")]
+        None => {
+            let server = LocalServer::start().await?;
+            client = Client::new(&server.url)?;
+            label = format!("local (data in {})", server.data_dir.display());
+            local = Some(server);
+        }
+        #[cfg(not(feature = "local"))]
+        None => anyhow::bail!(
+            "this council was built without local mode: give a server with --server URL \
+             (or COUNCIL_SERVER)"
+        ),
+    }
     // Tokens of another server would only be refused there.
     if let (Some(access), Some(refresh)) = (&config.access_token, &config.refresh_token)
         && config.session_is_for(remote.as_deref())
@@ -85,10 +151,19 @@ pub async fn connect(server: Option<String>, config: &ConfigFile) -> anyhow::Res
             refresh_token: refresh.clone(),
         }));
     }
+    #[cfg(feature = "local")]
+    let local = match local {
+        Some(server) => {
+            let signed_in = server.sign_in(&client).await;
+            Some((server, signed_in))
+        }
+        None => None,
+    };
     Ok(Connection {
         client,
         label,
         server: remote,
+        #[cfg(feature = "local")]
         local,
     })
 }
@@ -98,6 +173,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let (mut config, warnings) = ConfigFile::load(&options.config_path)?;
     let connection = connect(options.server.clone(), &config).await?;
     let client = connection.client.clone();
+    // The local account's sign-in happened before the callback was set.
+    if connection.local_account().is_some()
+        && let Some(session) = client.session()
+    {
+        persist_session(Some(session), None, &mut config, &options.config_path).await;
+    }
 
     // Token changes are persisted by this loop, off the callback's task.
     let (session_tx, mut session_rx) = mpsc::unbounded_channel::<Option<Session>>();
@@ -121,9 +202,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     .await;
     let _ = execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
-    if let Some(local) = connection.local {
-        local.stop().await;
-    }
+    connection.close().await;
     result
 }
 
@@ -138,14 +217,22 @@ async fn event_loop(
     warnings: Vec<String>,
     theme: Theme,
 ) -> anyhow::Result<()> {
-    let signed_in = client.session().is_some();
+    let local_account = connection.local_account();
+    let signed_in = client.session().is_some()
+        && (local_account.is_some() || connection.local_problem().is_none());
+    let email = local_account
+        .map(str::to_owned)
+        .or_else(|| config.email.clone());
     let (mut app, first) = App::new(
         connection.label.clone(),
-        config.email.clone(),
+        email,
         signed_in,
         Instant::now(),
         Utc::now(),
     );
+    if local_account.is_some() {
+        app.set_local();
+    }
     app.utc_offset = Local::now().offset().fix();
     if let Ok(size) = terminal.size() {
         app.width = size.width;
@@ -153,6 +240,9 @@ async fn event_loop(
     }
     if let Some(w) = warnings.into_iter().next() {
         app.warn(w);
+    }
+    if let Some(problem) = connection.local_problem().or(connection.local_warning()) {
+        app.warn(problem);
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut cache = RenderCache::default();
@@ -162,9 +252,16 @@ async fn event_loop(
     let mut pending = first;
     let mut dirty = true;
     loop {
+        let mut quit = false;
         for effect in pending.drain(..) {
             if effect == Effect::Quit {
-                app.quit = true;
+                quit = true;
+                continue;
+            }
+            if effect == Effect::SignInLocally {
+                if let Some(dir) = connection.local_data_dir() {
+                    tokio::spawn(sign_in_locally(dir.to_owned(), client.clone(), tx.clone()));
+                }
                 continue;
             }
             // The terminal is this loop's: the sequence goes out between
@@ -185,7 +282,7 @@ async fn event_loop(
             }
             spawn_effect(effect, client.clone(), tx.clone());
         }
-        if app.quit {
+        if quit {
             return Ok(());
         }
         if dirty {
@@ -220,6 +317,41 @@ async fn event_loop(
             }
         }
     }
+}
+
+/// Signs in again with the local account of `data_dir`.
+async fn sign_in_locally(data_dir: PathBuf, client: Client, tx: mpsc::UnboundedSender<Event>) {
+    let event = match local_account(&data_dir).await {
+        Ok((email, password)) => match client.login(&email, &password).await {
+            Ok(_) => Event::SignedIn { email },
+            Err(e) => Event::LocalSignInFailed(format!(
+                "The local account could not sign in again: {e}. Sign in here, or restart council."
+            )),
+        },
+        Err(why) => Event::LocalSignInFailed(why),
+    };
+    let _ = tx.send(event);
+}
+
+#[cfg(feature = "local")]
+async fn local_account(data_dir: &std::path::Path) -> Result<(String, String), String> {
+    let dir = data_dir.to_owned();
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::local::account::LocalAccount::load(&dir))
+            .await
+            .map_err(|e| e.to_string())?;
+    match loaded {
+        Ok(Some(account)) => Ok((account.email.clone(), account.password().to_owned())),
+        Ok(None) => {
+            Err("The local account file is gone: restart council to make a new one.".into())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "local"))]
+async fn local_account(_data_dir: &std::path::Path) -> Result<(String, String), String> {
+    Err("this council was built without local mode".into())
 }
 
 /// Sends the OSC 52 sequence for `text` to the terminal (see `clipboard`).
@@ -428,7 +560,8 @@ pub async fn perform(
             file_name,
             contents,
         } => vec![export(file_name, contents).await],
-        // The event loop copies itself: it owns the terminal's output.
-        Effect::Copy { .. } | Effect::Quit => vec![],
+        // The event loop does these itself: it owns the terminal's output
+        // and knows the local account.
+        Effect::Copy { .. } | Effect::Quit | Effect::SignInLocally => vec![],
     }
 }

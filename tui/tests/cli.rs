@@ -82,6 +82,21 @@ impl Harness {
         self.council_at(Some(&self.url), config, args, stdin).await
     }
 
+    /// `council` in local mode: its own server in-process, on `data`, with
+    /// the fake upstream behind it.
+    async fn council_local(&self, data: &Path, args: &[&str], stdin: &str) -> Run {
+        let env = [
+            ("COUNCIL_DATA_DIR", data.display().to_string()),
+            ("OPENROUTER_BASE_URL", self._fake.base_url()),
+            ("COUNCIL_MODELS", "fake/alpha,fake/beta".to_owned()),
+            ("COUNCIL_LEAD_MODEL", "fake/chair".to_owned()),
+            ("COUNCIL_TITLE_MODEL", "fake/title".to_owned()),
+            ("BCRYPT_COST", "4".to_owned()),
+        ];
+        self.run(None, &data.join("config.toml"), args, stdin, &env)
+            .await
+    }
+
     /// [`Harness::council`] with `--server` only when `server` is given.
     async fn council_at(
         &self,
@@ -89,6 +104,21 @@ impl Harness {
         config: &Path,
         args: &[&str],
         stdin: &str,
+    ) -> Run {
+        let data = (
+            "COUNCIL_DATA_DIR",
+            self.dir.path().join("client-data").display().to_string(),
+        );
+        self.run(server, config, args, stdin, &[data]).await
+    }
+
+    async fn run(
+        &self,
+        server: Option<&str>,
+        config: &Path,
+        args: &[&str],
+        stdin: &str,
+        env: &[(&str, String)],
     ) -> Run {
         let mut cmd = Command::new(BIN);
         if let Some(server) = server {
@@ -100,8 +130,8 @@ impl Harness {
             .env_remove("COUNCIL_SERVER")
             .env_remove("COUNCIL_CONFIG")
             .env_remove("TMUX")
-            // The client's log file goes here, not to the user's data dir.
-            .env("COUNCIL_DATA_DIR", self.dir.path().join("client-data"))
+            // The client's log file goes there, not to the user's data dir.
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -393,6 +423,13 @@ async fn ask_answers_on_stdout_and_exits_by_the_councils_status() {
     }
     // Not a terminal: plain lines, no cursor movement.
     assert!(!run.stderr.contains('\x1b'), "{run:?}");
+    // What it used, in one line: the fake reports its cost.
+    let used = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("council: 2 models · "))
+        .unwrap_or_else(|| panic!("a summary line: {run:?}"));
+    assert!(used.contains(" tok · $") && !used.contains("$?"), "{used}");
     let first = run.conversation();
 
     // The question from stdin, with `-` and with no argument at all.
@@ -716,5 +753,51 @@ async fn an_expired_access_token_is_renewed_and_the_new_tokens_saved() {
     // The rotated token is the one that works now.
     let run = h.council(&config, &["conversations"], "").await;
     assert_eq!(run.code, 0, "{run:?}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_signs_in_by_itself_and_keeps_a_damaged_account_file() {
+    let h = Harness::start(Duration::from_secs(900)).await;
+    let data = h.dir.path().join("local");
+    // No account, no sign-in: the key can be saved at once.
+    let run = h
+        .council_local(&data, &["key", "set", "--key-stdin"], &format!("{KEY}\n"))
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let account = data.join("local-account.toml");
+    assert_eq!(mode(&account), 0o600);
+    let run = h
+        .council_local(&data, &["ask", "Why is the sky blue?"], "")
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("Answer from fake/chair"), "{run:?}");
+    // The same account next time: the conversation is there.
+    let run = h.council_local(&data, &["conversations"], "").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("Fake Council Title"), "{run:?}");
+
+    // A damaged file: a clear message, a way out, nothing deleted. While
+    // the saved session lasts it still opens the account, with a warning.
+    let damaged = "email = \"local@council.localhost\"\npassword = [";
+    std::fs::write(&account, damaged).expect("write");
+    let run = h.council_local(&data, &["ask", "Still there?"], "").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning: ") && run.stderr.contains("local-account.toml is damaged"),
+        "{run:?}"
+    );
+    // Once the session is gone, the message says what to do.
+    std::fs::remove_file(data.join("config.toml")).expect("forget the session");
+    let run = h.council_local(&data, &["ask", "Still there?"], "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("local-account.toml is damaged")
+            && run.stderr.contains("Nothing was deleted")
+            && run.stderr.contains("move the file away"),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&account).expect("kept"), damaged);
+    assert!(data.join("council.db").exists(), "the database is kept");
     h.stop().await;
 }

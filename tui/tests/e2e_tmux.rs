@@ -1,7 +1,9 @@
 //! End to end, as a person would: the real `council` binary in tmux
-//! (send-keys, capture-pane) against a real server and the fake upstream.
-//! Register, save a key, ask, see the answer and the stage tabs, sign
-//! out, sign in, find the conversation again.
+//! (send-keys, capture-pane) against the fake upstream. With a server:
+//! register, save a key, ask, see the answer and the stage tabs, sign out,
+//! sign in, find the conversation again. In local mode at 80×24: paste
+//! the key the first screen asks for, ask, see the cost, look at the
+//! stages and the settings, come back and type a question, resize.
 
 mod common;
 
@@ -20,8 +22,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(command: &str, width: u16, height: u16, env: &[(&str, String)]) -> Self {
-        let socket = format!("council-e2e-{}", std::process::id());
+    fn start(name: &str, command: &str, width: u16, height: u16, env: &[(&str, String)]) -> Self {
+        let socket = format!("council-e2e-{name}-{}", std::process::id());
         let mut cmd = Command::new("tmux");
         cmd.args([
             "-L",
@@ -152,7 +154,7 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         ),
     ];
     let ui = tokio::task::spawn_blocking(move || {
-        let t = Tmux::start(&command, 120, 40, &env);
+        let t = Tmux::start("remote", &command, 120, 40, &env);
         t.wait_for("No account yet?");
 
         // Register.
@@ -166,7 +168,8 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         t.keys(&["Enter"]);
         t.wait_for("No API key saved yet");
 
-        // Save a key in Settings.
+        // Save a key in Settings (the focus is on the input: leave it).
+        t.escape();
         t.keys(&["s"]);
         t.wait_for("OpenRouter API key");
         t.text("sk-or-v1-e2e-test-key-1234");
@@ -178,12 +181,12 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         );
         t.escape();
 
-        // Ask: sidebar → messages → input.
-        t.keys(&["Tab", "Tab"]);
+        // Ask: back from settings, typing goes to the question.
         t.text("How do I choose a database?");
         t.keys(&["Enter"]);
         let answer = t.wait_for("final answer by chair");
         assert!(answer.contains("Answer from fake/chair"), "{answer}");
+        assert_tidy(&answer, 120);
         t.wait_for("Fake Council Title");
 
         // Copy the answer: with set-clipboard on, tmux takes the OSC 52
@@ -225,7 +228,8 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         t.text("a good password");
         t.keys(&["Enter"]);
         t.wait_for("Fake Council Title");
-        t.keys(&["Enter"]);
+        // Tab from the input to the list, Enter opens the conversation.
+        t.keys(&["Tab", "Enter"]);
         t.wait_for("Answer from fake/chair");
 
         // Quit from the sidebar.
@@ -267,4 +271,152 @@ async fn register_ask_sign_out_sign_in_as_a_person_would() {
         "{md}"
     );
     server.shutdown().await.expect("server stops");
+}
+
+/// Waits until `path` exists.
+#[cfg(feature = "local")]
+fn wait_for_file(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every line of the screen fits the width, and box corners pair up: no
+/// box drawn over another, no title cut from the left.
+fn assert_tidy(screen: &str, width: usize) {
+    for line in screen.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= width,
+            "a line wider than {width}:\n{screen}"
+        );
+        assert!(
+            !line.contains("┐┌") || line.starts_with('┌'),
+            "boxes collide:\n{screen}"
+        );
+        let trimmed = line.trim_start();
+        assert!(
+            !trimmed.starts_with('─') && !trimmed.starts_with("Alt-Enter"),
+            "a title cut from the left:\n{screen}"
+        );
+    }
+}
+
+#[cfg(feature = "local")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mode_at_80x24_from_the_first_key_to_the_cost() {
+    let fake = FakeUpstream::start().await.expect("fake upstream");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config_path = dir.path().join("client").join("config.toml");
+    // No --server: the server runs in-process, configured like any other.
+    let command = format!("{BIN} --config {}", config_path.display());
+    let env = [
+        ("NO_COLOR", "1".to_owned()),
+        ("TERM", "xterm-256color".to_owned()),
+        ("COUNCIL_DATA_DIR", data.display().to_string()),
+        ("OPENROUTER_BASE_URL", fake.base_url()),
+        ("COUNCIL_MODELS", "fake/alpha,fake/beta".to_owned()),
+        ("COUNCIL_LEAD_MODEL", "fake/chair".to_owned()),
+        ("COUNCIL_TITLE_MODEL", "fake/title".to_owned()),
+        ("BCRYPT_COST", "4".to_owned()),
+    ];
+    let account = data.join("local-account.toml");
+    let checked = account.clone();
+    let ui = tokio::task::spawn_blocking(move || {
+        let t = Tmux::start("local", &command, 80, 24, &env);
+        // No form: the first screen asks for the key.
+        let first = t.wait_for("Welcome! Paste your OpenRouter key");
+        assert!(
+            !first.contains("Sign in") && !first.contains("Sign out"),
+            "{first}"
+        );
+        assert_tidy(&first, 80);
+        wait_for_file(&checked);
+        // Paste it, as a person would (bracketed paste).
+        t.tmux(&["set-buffer", "sk-or-v1-local-e2e-key-5678"]);
+        t.tmux(&["paste-buffer", "-p", "-t", "e2e"]);
+        t.keys(&["Enter"]);
+        let chat = t.wait_for("Type a question and press Enter");
+        assert!(
+            !chat.contains("local-e2e-key"),
+            "the key is never shown:\n{chat}"
+        );
+
+        t.text("Why is the sky blue?");
+        t.keys(&["Enter"]);
+        // The answer's header: tokens, cost and seconds; the title bar
+        // the conversation's total.
+        let answered = t.wait_for("✔ complete");
+        assert!(answered.contains("Answer from fake/chair"), "{answered}");
+        let header = answered
+            .lines()
+            .find(|l| l.contains("✔ complete"))
+            .unwrap_or_default();
+        assert!(
+            header.contains(" tok · $") && header.contains('s'),
+            "{answered}"
+        );
+        assert!(
+            !header.contains("$?"),
+            "the fake reports its cost:\n{answered}"
+        );
+        let title_bar = answered.lines().next().unwrap_or_default();
+        assert!(title_bar.contains(" tok · $"), "{answered}");
+        assert_tidy(&answered, 80);
+
+        // The stages: each model's share.
+        t.escape();
+        t.keys(&["Enter"]);
+        let stages = t.wait_for("Stage 1 · answers");
+        assert!(stages.contains("alpha: "), "{stages}");
+        assert_tidy(&stages, 80);
+        t.keys(&["Right"]);
+        t.wait_for("beta: ");
+        t.escape();
+
+        // Settings and back: no signing out here, and the next keys are a
+        // question, `s` included.
+        t.keys(&["s"]);
+        let settings = t.wait_for("OpenRouter API key");
+        assert!(
+            !settings.contains("Sign out") && !settings.contains("password"),
+            "{settings}"
+        );
+        t.escape();
+        t.text("so what about sunsets?");
+        t.wait_for("so what about sunsets?");
+        t.keys(&["Enter"]);
+        let second = t.wait_for("You · ");
+        assert!(second.contains("so what about sunsets?"), "{second}");
+        t.wait_for("Answer from fake/chair");
+
+        // Smaller, then back: nothing breaks on the way.
+        t.tmux(&["resize-window", "-t", "e2e", "-x", "60", "-y", "20"]);
+        std::thread::sleep(Duration::from_millis(500));
+        let small = t.screen();
+        assert_tidy(&small, 60);
+        assert!(small.contains("Ask the council"), "{small}");
+        t.tmux(&["resize-window", "-t", "e2e", "-x", "80", "-y", "24"]);
+        std::thread::sleep(Duration::from_millis(500));
+        let back = t.screen();
+        assert_tidy(&back, 80);
+        assert!(back.lines().count() >= 23, "{back}");
+
+        t.keys(&["C-c"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while t.alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!t.alive(), "Ctrl-C quits");
+    });
+    ui.await.expect("the terminal session went as expected");
+    assert_eq!(mode(&account), 0o600, "the local account is private");
+    let text = std::fs::read_to_string(&account).expect("account file");
+    assert!(text.contains("local@council.localhost"), "{text}");
 }

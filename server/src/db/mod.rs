@@ -393,12 +393,10 @@ fn report_slow(kind: &str, queued: Instant, started: Instant, got_connection: In
 
 /// The SQLite file holds password hashes and sealed keys: owner only.
 fn restrict_to_owner(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot make the database file private");
-        }
+    // SQLite creates the file with the umask's mode, so a fresh database
+    // is tightened on every first start: not worth a warning.
+    if let Err(e) = council_shared::private_file::restrict(path) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot make the database file private");
     }
 }
 

@@ -125,3 +125,8 @@ pub fn prune_deletions(conn: &mut DbConnection) -> QueryResult<usize> {
         .execute(c),
     }
 }
+
+/// Whether any account exists (local mode asks before making its own).
+pub fn any(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
+}

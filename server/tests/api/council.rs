@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use council_shared::CouncilEvent;
 use council_testkit::FakeUpstream;
+use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{EventReader, Session, TestApp, email};
+use crate::support::{Session, TestApp, email};
 
 const KEY: &str = "sk-or-v1-council-test-key-0001";
 const COUNCIL: &[&str] = &["fake/alpha", "fake/beta", "fake/gamma"];
@@ -570,24 +572,21 @@ async fn a_disconnected_client_finds_the_finished_run_later() {
     let conv = app
         .conversation_with(&s.access, &slow, "fake/chair:ms300")
         .await;
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/conversations/{conv}/message/stream")))
-        .bearer_auth(&s.access)
-        .json(&json!({"content": "Walk away"}))
-        .send()
+    let id = conv.parse().expect("a conversation id");
+    let mut events = app
+        .as_user(&s.access)
+        .stream_message(id, "Walk away")
         .await
-        .expect("sent");
-    let mut reader = EventReader::new(resp);
-    assert_eq!(
-        reader.next().await.expect("first event")["type"],
-        "message_created"
-    );
-    assert_eq!(
-        reader.next().await.expect("second event")["type"],
-        "stage1_start"
-    );
-    drop(reader); // the client goes away mid-run
+        .expect("the council starts");
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(CouncilEvent::MessageCreated { .. }))
+    ));
+    assert!(matches!(
+        events.next().await,
+        Some(Ok(CouncilEvent::Stage1Start { .. }))
+    ));
+    drop(events); // the client goes away mid-run
 
     let running = app.conversation(&s.access, &conv).await;
     assert_eq!(running["messages"][1]["status"], "running");

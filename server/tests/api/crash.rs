@@ -8,14 +8,19 @@
 
 use std::time::{Duration, Instant};
 
+use council_client::{Client, EventStream};
 use council_server::council::STOPPED_ERROR;
 use council_server::db::{DatabaseUrl, DbConnection};
+use council_shared::{
+    AssistantMessage, Conversation, CouncilEvent, Message, RunStatus, Stage1Result, Stage2Result,
+};
 use council_testkit::{Behavior, FakeUpstream, Outcome};
 use diesel::RunQueryDsl;
-use serde_json::{Value, json};
+use futures_util::StreamExt;
+use uuid::Uuid;
 
 use crate::process::{self, ServerProcess};
-use crate::support::{EventReader, PASSWORD, Resp, Session, TestApp, TestDatabase, count_rows};
+use crate::support::{PASSWORD, TestDatabase, count_rows};
 
 const KEY: &str = "sk-or-v1-crash-test-key-0001";
 const COUNCIL: &[&str] = &["fake/alpha", "fake/beta", "fake/gamma"];
@@ -50,90 +55,63 @@ fn start_server(
     ServerProcess::start(command)
 }
 
-/// Just enough of a client for this test, against whichever process runs.
-struct Client {
-    http: reqwest::Client,
-    base: String,
+/// A client of the process now running at `base`, with `from`'s session
+/// (the restarted server keeps the secrets, so the tokens stay valid).
+fn client_of(base: &str, from: &Client) -> Client {
+    let client = Client::new(base).expect("the server's URL");
+    client.set_session(from.session());
+    client
 }
 
-impl Client {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Value,
-    ) -> Resp {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
+/// The conversation as the server shows it now.
+async fn conversation(client: &Client, id: Uuid) -> Conversation {
+    client.conversation(id).await.expect("the conversation")
+}
+
+/// Its `n`th message (from 0), which must be the council's answer.
+fn answer(conversation: &Conversation, n: usize) -> &AssistantMessage {
+    match conversation.messages.get(n) {
+        Some(Message::Assistant(answer)) => answer,
+        other => panic!("message {n} is not an answer: {other:?}"),
+    }
+}
+
+/// Reads `events` until one that `pick` takes.
+async fn until<T>(
+    events: &mut EventStream,
+    what: &str,
+    pick: impl Fn(CouncilEvent) -> Option<T>,
+) -> T {
+    loop {
+        match events.next().await {
+            Some(Ok(event)) => {
+                if let Some(found) = pick(event) {
+                    return found;
+                }
+            }
+            Some(Err(e)) => panic!("the stream failed before {what}: {e}"),
+            None => panic!("the stream ended before {what}"),
         }
-        if !body.is_null() {
-            req = req.json(&body);
-        }
-        TestApp::read(req.send().await.expect("request reaches the server")).await
-    }
-
-    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.send(reqwest::Method::POST, path, token, body).await
-    }
-
-    async fn conversation(&self, token: &str, id: &str) -> Value {
-        self.send(
-            reqwest::Method::GET,
-            &format!("/api/conversations/{id}"),
-            Some(token),
-            Value::Null,
-        )
-        .await
-        .expect(200)
-        .body
-    }
-
-    async fn ask(&self, token: &str, conversation: &str, question: &str) -> Resp {
-        self.post(
-            &format!("/api/conversations/{conversation}/message"),
-            Some(token),
-            json!({"content": question}),
-        )
-        .await
-    }
-
-    async fn open_stream(&self, token: &str, conversation: &str, question: &str) -> EventReader {
-        let resp = self
-            .http
-            .post(format!(
-                "{}/api/conversations/{conversation}/message/stream",
-                self.base
-            ))
-            .bearer_auth(token)
-            .json(&json!({"content": question}))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(resp.status(), 200);
-        EventReader::new(resp)
     }
 }
 
 /// Polls the conversation until `done` holds for it; panics at `deadline`.
 async fn poll_until(
     client: &Client,
-    token: &str,
-    id: &str,
+    id: Uuid,
     deadline: Duration,
     what: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
+    done: impl Fn(&Conversation) -> bool,
+) -> Conversation {
     let start = Instant::now();
     loop {
-        let conv = client.conversation(token, id).await;
+        let conv = conversation(client, id).await;
         if done(&conv) {
             return conv;
         }
         assert!(
             start.elapsed() < deadline,
-            "{what} not within {deadline:?}; the conversation: {conv:#}"
+            "{what} not within {deadline:?}; the conversation: {conv:#?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -259,50 +237,28 @@ async fn a_killed_server_leaves_a_failed_run_with_its_stages_and_a_sound_databas
     let data_dir = tempfile::tempdir().expect("tempdir");
     let database = TestDatabase::create(data_dir.path());
     let mut server = start_server(data_dir.path(), &database.url, &fake.base_url());
-    let mut client = Client {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let mut client = Client::new(&server.base).expect("the server's URL");
 
     let email = crate::support::email("crash");
-    let registered = client
-        .post(
-            "/api/auth/register",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    let s: Session = crate::support::session(&email, &registered.body);
-    client
-        .post(
-            "/api/settings/api-key",
-            Some(&s.access),
-            json!({"api_key": KEY}),
-        )
-        .await
-        .expect(200);
+    client.register(&email, PASSWORD).await.expect("registered");
+    client.save_api_key(KEY).await.expect("key saved");
     let conv = client
-        .post(
-            "/api/conversations",
-            Some(&s.access),
-            json!({"models": COUNCIL, "lead_model": LEAD}),
+        .create_conversation(
+            Some(COUNCIL.iter().map(|m| (*m).to_owned()).collect()),
+            Some(LEAD.to_owned()),
         )
         .await
-        .expect(200)
-        .body["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+        .expect("conversation created")
+        .id;
 
     // An exchange that completes before the crash.
     let first = client
-        .ask(&s.access, &conv, "Asked before the crash")
+        .send_message(conv, "Asked before the crash")
         .await
-        .expect(200);
-    assert_eq!(first.body["status"], "complete");
-    let before = client.conversation(&s.access, &conv).await;
-    assert_eq!(before["message_count"], 2);
+        .expect("answered");
+    assert_eq!(first.status, RunStatus::Complete);
+    let before = conversation(&client, conv).await;
+    assert_eq!(before.message_count, 2);
 
     // The next council gets through stages 1 and 2, then its lead hangs.
     fake.set_behavior(
@@ -313,14 +269,26 @@ async fn a_killed_server_leaves_a_failed_run_with_its_stages_and_a_sound_databas
         },
     );
     let mut events = client
-        .open_stream(&s.access, &conv, "Asked when the server dies")
+        .stream_message(conv, "Asked when the server dies")
+        .await
+        .expect("the council starts");
+    let stage1: Vec<Stage1Result> = until(&mut events, "stage1_complete", |e| match e {
+        CouncilEvent::Stage1Complete { data } => Some(data),
+        _ => None,
+    })
+    .await;
+    let (stage2, stage2_metadata): (Vec<Stage2Result>, _) =
+        until(&mut events, "stage2_complete", |e| match e {
+            CouncilEvent::Stage2Complete { data, metadata } => Some((data, metadata)),
+            _ => None,
+        })
         .await;
-    let stage1 = events.until("stage1_complete").await["data"].clone();
-    let stage2_event = events.until("stage2_complete").await;
-    let stage2 = stage2_event["data"].clone();
-    events.until("stage3_start").await;
-    assert_eq!(stage1.as_array().map(Vec::len), Some(COUNCIL.len()));
-    assert_eq!(stage2.as_array().map(Vec::len), Some(COUNCIL.len()));
+    until(&mut events, "stage3_start", |e| {
+        matches!(e, CouncilEvent::Stage3Start { .. }).then_some(())
+    })
+    .await;
+    assert_eq!(stage1.len(), COUNCIL.len());
+    assert_eq!(stage2.len(), COUNCIL.len());
     // The lead's call is in flight, and the saver has stored both stages.
     let deadline = Instant::now() + Duration::from_secs(10);
     while fake.requests_for(LEAD).len() < 2 {
@@ -329,14 +297,16 @@ async fn a_killed_server_leaves_a_failed_run_with_its_stages_and_a_sound_databas
     }
     let stored = poll_until(
         &client,
-        &s.access,
-        &conv,
+        conv,
         Duration::from_secs(10),
         "stages 1 and 2 stored",
-        |c| c["messages"][3]["stage1"] == stage1 && c["messages"][3]["stage2"] == stage2,
+        |c| {
+            matches!(c.messages.get(3), Some(Message::Assistant(m))
+                if m.stage1 == stage1 && m.stage2 == stage2)
+        },
     )
     .await;
-    assert_eq!(stored["messages"][3]["status"], "running");
+    assert_eq!(answer(&stored, 3).status, RunStatus::Running);
 
     let killed = server.kill();
     {
@@ -345,27 +315,29 @@ async fn a_killed_server_leaves_a_failed_run_with_its_stages_and_a_sound_databas
     }
     drop(events);
     // Nothing got to clean up after the kill: the run is still `running`.
-    assert_eq!(message_status(&mut database.connect(), &conv, 4), "running");
+    assert_eq!(
+        message_status(&mut database.connect(), &conv.to_string(), 4),
+        "running"
+    );
 
     fake.set_behavior(LEAD, Behavior::default());
     let restarted_at = Instant::now();
     server = start_server(data_dir.path(), &database.url, &fake.base_url());
-    client.base = server.base.clone();
+    client = client_of(&server.base, &client);
     let started_in = restarted_at.elapsed();
     if !database.is_postgres() {
         // One process per SQLite file: the start itself, before it
         // listens, fails the run.
-        let first_look = client.conversation(&s.access, &conv).await;
-        assert_eq!(first_look["messages"][3]["status"], "failed");
+        let first_look = conversation(&client, conv).await;
+        assert_eq!(answer(&first_look, 3).status, RunStatus::Failed);
     }
     let after = poll_until(
         &client,
-        &s.access,
-        &conv,
+        conv,
         // On PostgreSQL the run waits for the stale window and a sweep.
         Duration::from_secs(STALE_SECS * 4 + 10),
         "the dead server's run marked failed",
-        |c| c["messages"][3]["status"] != "running",
+        |c| answer(c, 3).status != RunStatus::Running,
     )
     .await;
     let failed_in = restarted_at.elapsed();
@@ -378,37 +350,38 @@ async fn a_killed_server_leaves_a_failed_run_with_its_stages_and_a_sound_databas
         }
     );
 
-    let run = &after["messages"][3];
-    assert_eq!(run["status"], "failed", "{run:#}");
-    assert_eq!(run["error"], STOPPED_ERROR);
-    assert_eq!(run["stage1"], stage1, "finished stage 1 kept");
-    assert_eq!(run["stage2"], stage2, "finished stage 2 kept");
+    let run = answer(&after, 3);
+    assert_eq!(run.status, RunStatus::Failed, "{run:#?}");
+    assert_eq!(run.error.as_deref(), Some(STOPPED_ERROR));
+    assert_eq!(run.stage1, stage1, "finished stage 1 kept");
+    assert_eq!(run.stage2, stage2, "finished stage 2 kept");
     assert_eq!(
-        run["metadata"]["label_to_model"], stage2_event["metadata"]["label_to_model"],
+        run.metadata.label_to_model, stage2_metadata.label_to_model,
         "the rankings' key kept"
     );
-    assert_eq!(run["stage3"], Value::Null);
-    assert_eq!(
-        after["messages"][2]["content"],
-        "Asked when the server dies"
+    assert_eq!(run.stage3, None);
+    assert!(
+        matches!(&after.messages[2], Message::User(q) if q.content == "Asked when the server dies"),
+        "{:?}",
+        after.messages[2]
     );
-    let earlier = |c: &Value| c["messages"].as_array().expect("messages")[..2].to_vec();
-    assert_eq!(earlier(&after), earlier(&before), "earlier messages intact");
-    assert_eq!(after["message_count"], 4);
-    assert_eq!(after["title"], before["title"]);
+    assert_eq!(
+        after.messages[..2],
+        before.messages[..2],
+        "earlier messages intact"
+    );
+    assert_eq!(after.message_count, 4);
+    assert_eq!(after.title, before.title);
 
     // The conversation goes on.
     let next = client
-        .ask(&s.access, &conv, "Asked after the restart")
+        .send_message(conv, "Asked after the restart")
         .await
-        .expect(200);
-    assert_eq!(next.body["status"], "complete");
-    let last = client.conversation(&s.access, &conv).await;
-    assert_eq!(last["message_count"], 6);
-    assert_eq!(
-        last["messages"][3], after["messages"][3],
-        "the failed run stays"
-    );
+        .expect("answered");
+    assert_eq!(next.status, RunStatus::Complete);
+    let last = conversation(&client, conv).await;
+    assert_eq!(last.message_count, 6);
+    assert_eq!(last.messages[3], after.messages[3], "the failed run stays");
 
     let mut conn = database.connect();
     assert_consistent(&mut conn);

@@ -20,7 +20,12 @@ pub const LEAD: &str = "test/lead";
 pub struct TestApp {
     pub server: Option<Server>,
     pub base: String,
+    /// Raw HTTP, for the tests that check the wire word for word.
     pub client: reqwest::Client,
+    /// The typed client (`council-client`) of this server, signed in as
+    /// nobody: setting up users, keys and conversations goes through it
+    /// (see [`TestApp::as_user`]). Replaced by [`TestApp::restart`].
+    pub api: council_client::Client,
     pub data_dir: tempfile::TempDir,
     pub database: DatabaseUrl,
     /// What the server was started with (a restart reuses it, secrets included).
@@ -202,6 +207,7 @@ impl TestApp {
         let base = format!("http://{}", server.addr());
         Self {
             server: Some(server),
+            api: council_client::Client::new(&base).expect("the server's URL"),
             base,
             client: reqwest::Client::new(),
             data_dir,
@@ -271,16 +277,33 @@ impl TestApp {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
+    /// A typed client that presents `access_token`, sharing the pool of
+    /// [`TestApp::api`]. It holds no refresh token: a test's tokens outlive
+    /// it, so a 401 is the test's failure (`SessionExpired`), not a reason
+    /// to refresh.
+    pub fn as_user(&self, access_token: &str) -> council_client::Client {
+        let user = self.api.new_session();
+        user.set_session(Some(council_client::Session {
+            access_token: access_token.to_owned(),
+            refresh_token: String::new(),
+        }));
+        user
+    }
+
+    /// Registers `email` with [`PASSWORD`]. (The register answer's shape is
+    /// checked raw in `accounts.rs`.)
     pub async fn register(&self, email: &str) -> Session {
-        let r = self
-            .post(
-                "/api/auth/register",
-                None,
-                json!({"email": email, "password": PASSWORD}),
-            )
+        let tokens = self
+            .api
+            .new_session()
+            .register(email, PASSWORD)
             .await
-            .expect(200);
-        session(email, &r.body)
+            .expect("registered");
+        Session {
+            email: email.to_owned(),
+            access: tokens.access_token,
+            refresh: tokens.refresh_token,
+        }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Resp {
@@ -294,11 +317,12 @@ impl TestApp {
 
     /// Creates a conversation with the default council; returns its id.
     pub async fn new_conversation(&self, token: &str) -> String {
-        let r = self
-            .post("/api/conversations", Some(token), json!({}))
+        self.as_user(token)
+            .create_conversation(None, None)
             .await
-            .expect(200);
-        r.body["id"].as_str().expect("id").to_owned()
+            .expect("conversation created")
+            .id
+            .to_string()
     }
 
     /// Appends a user message directly in the database (sending messages
@@ -318,26 +342,21 @@ impl TestApp {
 
     /// Saves a provider key for the session's user.
     pub async fn save_key(&self, token: &str, key: &str) {
-        self.post(
-            "/api/settings/api-key",
-            Some(token),
-            json!({"api_key": key}),
-        )
-        .await
-        .expect(200);
+        self.as_user(token)
+            .save_api_key(key)
+            .await
+            .expect("key saved");
     }
 
     /// Creates a conversation with the given council and lead.
     pub async fn conversation_with(&self, token: &str, models: &[&str], lead: &str) -> String {
-        let r = self
-            .post(
-                "/api/conversations",
-                Some(token),
-                json!({"models": models, "lead_model": lead}),
-            )
+        let models = models.iter().map(|m| (*m).to_owned()).collect();
+        self.as_user(token)
+            .create_conversation(Some(models), Some(lead.to_owned()))
             .await
-            .expect(200);
-        r.body["id"].as_str().expect("id").to_owned()
+            .expect("conversation created")
+            .id
+            .to_string()
     }
 
     /// Sends a question and waits for the council (`/message`).
@@ -424,6 +443,7 @@ impl TestApp {
         self.stop().await;
         let server = Server::start(&self.config).await.expect("server restarts");
         self.base = format!("http://{}", server.addr());
+        self.api = council_client::Client::new(&self.base).expect("the server's URL");
         self.server = Some(server);
     }
 

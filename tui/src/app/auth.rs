@@ -2,9 +2,11 @@
 
 use council_shared::validate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use ratatui_textarea::TextArea;
 
-use super::{Effect, Failure};
+use super::{Effect, Failure, Go, Outcome};
+use crate::keymap::{self, Action, Scope};
 
 /// A field of the forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,17 +134,22 @@ impl AuthForm {
     }
 
     /// A key on the form; Enter on the last field submits.
-    pub fn on_key(&mut self, key: KeyEvent, register: bool) -> Vec<Effect> {
-        if self.busy {
-            return vec![];
-        }
-        match key.code {
-            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
-            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
-            KeyCode::Enter => {
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        let scope = if self.register {
+            Scope::Register
+        } else {
+            Scope::Login
+        };
+        match keymap::action(&[scope], &key) {
+            Some(Action::ToRegister) => return Outcome::go(Go::Register),
+            Some(Action::ToLogin) => return Outcome::go(Go::Login),
+            _ if self.busy => {}
+            Some(Action::FocusNext) => self.move_focus(true),
+            Some(Action::FocusPrev) => self.move_focus(false),
+            Some(Action::Submit) => {
                 let last = *self.fields().last().unwrap_or(&AuthField::Password);
                 if self.focus == last {
-                    return self.submit(register);
+                    return Outcome::effects(self.submit());
                 }
                 self.move_focus(true);
             }
@@ -154,11 +161,12 @@ impl AuthForm {
                 }
             }
         }
-        vec![]
+        Outcome::default()
     }
 
     /// Checks what can be checked here, then asks the server.
-    fn submit(&mut self, register: bool) -> Vec<Effect> {
+    fn submit(&mut self) -> Vec<Effect> {
+        let register = self.register;
         let email = match validate::email(&value(&self.email)) {
             Ok(e) => e,
             Err(e) => return self.fail(AuthField::Email, e.0),

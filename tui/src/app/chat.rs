@@ -1,28 +1,47 @@
 //! The chat screen: the sidebar of conversations, the open conversation
 //! with a council running live, the input box and the dialogs.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use council_shared::{
-    Conversation, ConversationSummary, CouncilEvent, Message, ModelsResponse, RunStatus,
-};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use council_shared::{Conversation, ConversationSummary, CouncilEvent, Message, ModelsResponse};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use uuid::Uuid;
 
 use super::auth::{edit, paste_line, single_line, value};
-use super::{Effect, Event, Failure, Notice, Request, is_char};
+use super::progress::{Milestone, RunProgress};
+use super::{Effect, Event, Failure, Go, Outcome, Request};
+use crate::keymap::{self, Action, Scope};
 
-/// Below this width the sidebar folds away and opens as an overlay.
-pub const NARROW_WIDTH: u16 = 100;
+/// From this width on the sidebar is always shown beside the conversation.
+pub const WIDE: u16 = 100;
+/// Below this width the sidebar is never drawn beside anything: it hides,
+/// and `b` (or Tab) shows it over the whole width.
+pub const NARROW: u16 = 80;
+
+/// How long the filter waits after the last key before it searches.
+pub const SEARCH_DELAY: Duration = Duration::from_millis(200);
+/// Shorter filters match almost everything: they search nothing.
+pub const SEARCH_MIN_CHARS: usize = 2;
 
 /// The focused pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pane {
-    #[default]
     Sidebar,
     Messages,
+    /// Where typing goes: the focus a person expects on an empty screen.
+    #[default]
     Input,
+}
+
+/// How the sidebar is drawn at a width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidebarMode {
+    /// Beside the conversation, this many columns wide.
+    Column(u16),
+    /// Over the whole width (narrow terminals, on request).
+    Overlay,
+    Hidden,
 }
 
 /// An assistant message expanded to its stages (replaces the message pane).
@@ -49,6 +68,7 @@ pub enum Dialog {
     Rename {
         id: Uuid,
         input: Box<TextArea<'static>>,
+        error: Option<String>,
     },
     ConfirmDelete {
         id: Uuid,
@@ -60,58 +80,40 @@ pub enum Dialog {
     },
 }
 
-/// How one council model is doing in stage 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelState {
-    Waiting,
-    Streaming,
-    Done,
-    Failed(String),
+impl Dialog {
+    /// The keymap's scope for the dialog.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::NewConversation { .. } => Scope::NewConversation,
+            Self::Rename { .. } => Scope::Rename,
+            Self::ConfirmDelete { .. } | Self::StopRun { .. } => Scope::Confirm,
+        }
+    }
 }
 
-#[derive(Debug, Clone)]
-pub struct ModelProgress {
-    pub model: String,
-    pub state: ModelState,
-    pub finished: Option<Instant>,
-    pub chars: usize,
-}
-
-/// A council running in the open conversation, as its events tell it.
+/// A council running in the open conversation, followed live.
 #[derive(Debug, Clone)]
 pub struct LiveRun {
     pub conversation: Uuid,
     pub question: String,
-    pub started: Instant,
-    pub models: Vec<ModelProgress>,
-    /// 1, 2 or 3.
-    pub stage: u8,
-    pub stage2_done: usize,
-    pub stage2_total: usize,
-    pub lead: Option<String>,
-    pub answer: String,
+    pub progress: RunProgress,
     pub stopping: bool,
 }
 
-impl LiveRun {
-    fn new(conversation: Uuid, question: String, now: Instant) -> Self {
-        Self {
-            conversation,
-            question,
-            started: now,
-            models: vec![],
-            stage: 1,
-            stage2_done: 0,
-            stage2_total: 0,
-            lead: None,
-            answer: String::new(),
-            stopping: false,
-        }
-    }
+/// A search typed in the filter, sent once typing pauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSearch {
+    pub query: Option<String>,
+    pub due: Instant,
+}
 
-    fn model(&mut self, name: &str) -> Option<&mut ModelProgress> {
-        self.models.iter_mut().find(|m| m.model == name)
-    }
+/// What a key handler of the chat needs to know besides the state.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyContext {
+    pub width: u16,
+    pub now: Instant,
+    /// The local date, for export file names.
+    pub today: chrono::NaiveDate,
 }
 
 /// The chat screen's state.
@@ -121,10 +123,12 @@ pub struct ChatState {
     pub selected: usize,
     /// The filter being typed, while filtering.
     pub filter: Option<TextArea<'static>>,
-    /// The query the list reflects.
+    /// The query the list reflects (or will, once loaded).
     pub query: Option<String>,
+    /// A query typed but not sent yet (see [`SEARCH_DELAY`]).
+    pub pending_search: Option<PendingSearch>,
     pub focus: Pane,
-    /// On a narrow terminal: the sidebar shown over the messages.
+    /// Below [`WIDE`]: the sidebar asked for with `b` or Tab.
     pub sidebar_open: bool,
     pub current: Option<Conversation>,
     pub run: Option<LiveRun>,
@@ -142,8 +146,6 @@ pub struct ChatState {
     /// A question typed before any conversation existed: sent once the
     /// conversation made for it exists.
     pub pending_question: Option<String>,
-    /// Why the last key was refused, for the app to show.
-    pub refusal: Option<String>,
 }
 
 /// The multi-line input box.
@@ -159,25 +161,9 @@ impl Default for Input {
     }
 }
 
-/// What a key did beyond the chat state.
-#[derive(Debug, Default)]
-pub struct KeyOutcome {
-    pub effects: Vec<Effect>,
-    pub quit: bool,
-    pub settings: bool,
-    pub help: bool,
-    /// `y`: copy the focused answer.
-    pub copy: bool,
-    /// `e`: export the open conversation.
-    pub export: bool,
-}
-
-impl KeyOutcome {
-    fn effects(effects: Vec<Effect>) -> Self {
-        Self {
-            effects,
-            ..Self::default()
-        }
+impl Input {
+    fn text(&self) -> String {
+        self.0.lines().join("\n")
     }
 }
 
@@ -185,17 +171,47 @@ fn id_of(summary: &ConversationSummary) -> Uuid {
     summary.id
 }
 
+/// The sidebar's width beside a conversation at `width` columns.
+fn column_width(width: u16) -> u16 {
+    if width >= WIDE { 32 } else { 26 }
+}
+
 impl ChatState {
     pub fn selected_summary(&self) -> Option<&ConversationSummary> {
         self.conversations.get(self.selected)
     }
 
-    /// True when the sidebar is drawn: always on wide terminals, on demand
-    /// on narrow ones.
-    pub fn sidebar_visible(&self, width: u16) -> bool {
-        width >= NARROW_WIDTH
-            || self.sidebar_open
-            || self.focus == Pane::Sidebar && self.current.is_none()
+    /// How the sidebar is drawn at `width`: always beside the conversation
+    /// on wide terminals; from [`NARROW`] on, beside it while no
+    /// conversation is open or when asked for; below, over everything when
+    /// asked for.
+    pub fn sidebar(&self, width: u16) -> SidebarMode {
+        let asked = self.sidebar_open;
+        if width >= WIDE || width >= NARROW && (asked || self.current.is_none()) {
+            SidebarMode::Column(column_width(width))
+        } else if asked {
+            SidebarMode::Overlay
+        } else {
+            SidebarMode::Hidden
+        }
+    }
+
+    /// The keymap scopes of the focused place, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        if let Some(d) = &self.dialog {
+            return vec![d.scope()];
+        }
+        if self.filter.is_some() {
+            return vec![Scope::Filter];
+        }
+        match self.focus {
+            Pane::Input => vec![Scope::Input],
+            Pane::Sidebar => vec![Scope::Sidebar, Scope::Chat],
+            Pane::Messages if self.view.is_some() => {
+                vec![Scope::Stages, Scope::Messages, Scope::Chat]
+            }
+            Pane::Messages => vec![Scope::Messages, Scope::Chat],
+        }
     }
 
     pub fn paste(&mut self, text: &str) {
@@ -209,16 +225,16 @@ impl ChatState {
         }
     }
 
-    fn open(&mut self, id: Uuid) -> Vec<Effect> {
+    fn open(&mut self, id: Uuid) -> Outcome {
         self.view = None;
         self.scroll = 0;
         self.focus = Pane::Input;
         self.sidebar_open = false;
         if self.current.as_ref().is_some_and(|c| c.id == id) {
-            return vec![];
+            return Outcome::default();
         }
         self.loading = true;
-        vec![Effect::LoadConversation(id)]
+        Outcome::effect(Effect::LoadConversation(id))
     }
 
     fn cycle_focus(&mut self, forward: bool, width: u16) {
@@ -226,7 +242,7 @@ impl ChatState {
         let at = order.iter().position(|p| *p == self.focus).unwrap_or(0);
         let step = if forward { 1 } else { order.len() - 1 };
         self.focus = order[(at + step) % order.len()];
-        if width < NARROW_WIDTH {
+        if width < WIDE {
             self.sidebar_open = self.focus == Pane::Sidebar;
         }
     }
@@ -246,126 +262,104 @@ impl ChatState {
     }
 
     /// Handles a key on the chat screen.
-    pub fn on_key(&mut self, key: KeyEvent, width: u16, now: Instant) -> KeyOutcome {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    pub fn on_key(&mut self, key: KeyEvent, at: &KeyContext) -> Outcome {
+        let (width, now) = (at.width, at.now);
         if self.dialog.is_some() {
-            return KeyOutcome::effects(self.dialog_key(key));
+            return self.dialog_key(&key);
         }
-        if ctrl && key.code == KeyCode::Char('c') {
+        if keymap::action(&[Scope::Anywhere], &key) == Some(Action::Interrupt) {
             if let Some(run) = &self.run {
                 self.dialog = Some(Dialog::StopRun {
                     id: run.conversation,
                 });
-                return KeyOutcome::default();
+                return Outcome::default();
             }
-            return KeyOutcome {
-                quit: true,
-                effects: vec![Effect::Quit],
-                ..KeyOutcome::default()
-            };
+            return Outcome::effect(Effect::Quit);
         }
         if self.filter.is_some() {
-            return KeyOutcome::effects(self.filter_key(key));
+            return self.filter_key(key, now);
         }
-        if self.view.is_some() && self.focus == Pane::Messages && self.view_key(key) {
-            return KeyOutcome::default();
+        let scopes = self.scopes();
+        let Some(action) = keymap::action(&scopes, &key) else {
+            // Not a command here: text for the input box. A printable key
+            // moves the focus there, so typing a question always works.
+            if self.focus == Pane::Input || keymap::is_printable(&key) {
+                self.focus = Pane::Input;
+                self.sidebar_open = false;
+                self.input.0.input(key);
+            }
+            return Outcome::default();
+        };
+        if self.view.is_some()
+            && self.focus == Pane::Messages
+            && let Some(done) = self.view_action(action)
+        {
+            return done;
         }
         match self.focus {
-            Pane::Input => self.input_key(key, width, now),
-            Pane::Sidebar => self.sidebar_key(key, width),
-            Pane::Messages => self.messages_key(key, width),
+            Pane::Input => self.input_action(action, width, now),
+            Pane::Sidebar => self.sidebar_action(action, width),
+            Pane::Messages => self.messages_action(action, width, at.today),
         }
     }
 
-    /// Keys every pane but the input shares.
-    fn common_key(&mut self, key: KeyEvent, width: u16) -> Option<KeyOutcome> {
-        match key.code {
-            KeyCode::Tab => self.cycle_focus(true, width),
-            KeyCode::BackTab => self.cycle_focus(false, width),
-            _ if is_char(&key, '?') => {
-                return Some(KeyOutcome {
-                    help: true,
-                    ..KeyOutcome::default()
-                });
-            }
-            _ if is_char(&key, 's') => {
-                return Some(KeyOutcome {
-                    settings: true,
-                    ..KeyOutcome::default()
-                });
-            }
-            _ if is_char(&key, 'q') => {
-                return Some(KeyOutcome {
-                    quit: true,
-                    effects: vec![Effect::Quit],
-                    ..KeyOutcome::default()
-                });
-            }
-            _ if is_char(&key, 'b') && width < NARROW_WIDTH => {
+    /// Actions of the chat outside the input box.
+    fn chat_action(&mut self, action: Action, width: u16) -> Outcome {
+        match action {
+            Action::FocusNext => self.cycle_focus(true, width),
+            Action::FocusPrev => self.cycle_focus(false, width),
+            Action::Help => return Outcome::go(Go::Help),
+            Action::Settings => return Outcome::go(Go::Settings),
+            Action::Quit => return Outcome::effect(Effect::Quit),
+            Action::ToggleSidebar => {
                 self.sidebar_open = !self.sidebar_open;
                 self.focus = if self.sidebar_open {
                     Pane::Sidebar
                 } else {
-                    Pane::Messages
+                    Pane::Input
                 };
             }
-            _ if is_char(&key, 'i') => self.focus = Pane::Input,
-            _ => return None,
+            _ => {}
         }
-        Some(KeyOutcome::default())
+        Outcome::default()
     }
 
-    fn input_key(&mut self, key: KeyEvent, width: u16, now: Instant) -> KeyOutcome {
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        match key.code {
-            KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
-                self.input.0.insert_newline();
-                KeyOutcome::default()
-            }
-            KeyCode::Enter => KeyOutcome::effects(self.send(now)),
-            KeyCode::Esc => {
-                self.focus = Pane::Messages;
-                KeyOutcome::default()
-            }
-            KeyCode::Tab => {
-                self.cycle_focus(true, width);
-                KeyOutcome::default()
-            }
-            KeyCode::BackTab => {
-                self.cycle_focus(false, width);
-                KeyOutcome::default()
-            }
-            _ => {
-                self.input.0.input(key);
-                KeyOutcome::default()
-            }
+    fn input_action(&mut self, action: Action, width: u16, now: Instant) -> Outcome {
+        match action {
+            Action::Newline => self.input.0.insert_newline(),
+            Action::Send => return self.send(now),
+            Action::Back => self.focus = Pane::Messages,
+            Action::FocusNext => self.cycle_focus(true, width),
+            Action::FocusPrev => self.cycle_focus(false, width),
+            _ => {}
         }
+        Outcome::default()
     }
 
     /// Sends the typed question (making a conversation first if none is open).
-    fn send(&mut self, now: Instant) -> Vec<Effect> {
-        let text = self.input.0.lines().join("\n");
+    fn send(&mut self, now: Instant) -> Outcome {
+        let text = self.input.text();
         if text.trim().is_empty() {
-            return vec![];
+            return Outcome::default();
         }
         if let Err(e) = council_shared::validate::content(&text) {
             self.pending_question = None;
-            return self.refuse(e.0);
+            return Outcome::warn(e.0);
         }
         let Some(conv) = &self.current else {
             if self.pending_question.is_some() {
-                return vec![];
+                return Outcome::default();
             }
             self.pending_question = Some(text);
             self.input = Input::default();
-            return vec![Effect::CreateConversation {
+            return Outcome::effect(Effect::CreateConversation {
                 models: None,
                 lead_model: None,
-            }];
+            });
         };
         if self.run.is_some() {
-            return self.refuse(
-                "A council is still running here: wait for it, or press Ctrl-C to stop it.".into(),
+            return Outcome::warn(
+                "A council is still running here: wait for it, or press Ctrl-C to stop it.",
             );
         }
         let id = conv.id;
@@ -373,62 +367,57 @@ impl ChatState {
         self.start_run(id, text, now)
     }
 
-    fn start_run(&mut self, id: Uuid, text: String, now: Instant) -> Vec<Effect> {
-        self.run = Some(LiveRun::new(id, text.clone(), now));
+    fn start_run(&mut self, id: Uuid, text: String, now: Instant) -> Outcome {
+        self.run = Some(LiveRun {
+            conversation: id,
+            question: text.clone(),
+            progress: RunProgress::new(now),
+            stopping: false,
+        });
         self.scroll = 0;
         self.view = None;
-        vec![Effect::Send {
+        Outcome::effect(Effect::Send {
             conversation: id,
             content: text,
-        }]
+        })
     }
 
-    /// Refusals are shown through a notice; the chat state keeps one in
-    /// `refusal` for the app to pick up.
-    fn refuse(&mut self, message: String) -> Vec<Effect> {
-        self.refusal = Some(message);
-        vec![]
-    }
-
-    fn sidebar_key(&mut self, key: KeyEvent, width: u16) -> KeyOutcome {
+    fn sidebar_action(&mut self, action: Action, width: u16) -> Outcome {
         let last = self.conversations.len().saturating_sub(1);
-        match key.code {
-            KeyCode::Down => self.selected = (self.selected + 1).min(last),
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Home => self.selected = 0,
-            KeyCode::End => self.selected = last,
-            KeyCode::Enter => {
+        match action {
+            Action::Down => self.selected = (self.selected + 1).min(last),
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = last,
+            Action::Open => {
                 if let Some(id) = self.selected_summary().map(id_of) {
-                    return KeyOutcome::effects(self.open(id));
+                    return self.open(id);
                 }
             }
-            KeyCode::Esc if width < NARROW_WIDTH => {
+            Action::Back => {
                 self.sidebar_open = false;
-                self.focus = Pane::Messages;
+                self.focus = Pane::Input;
             }
-            _ if is_char(&key, 'j') => self.selected = (self.selected + 1).min(last),
-            _ if is_char(&key, 'k') => self.selected = self.selected.saturating_sub(1),
-            _ if is_char(&key, 'g') => self.selected = 0,
-            _ if is_char(&key, 'G') => self.selected = last,
-            _ if is_char(&key, '/') => {
-                let mut filter = single_line(false, "filter…");
+            Action::Filter => {
+                let mut filter = single_line(false, "search…");
                 if let Some(q) = &self.query {
                     filter.insert_str(q);
                 }
                 self.filter = Some(filter);
             }
-            _ if is_char(&key, 'n') => return KeyOutcome::effects(self.new_conversation()),
-            _ if is_char(&key, 'r') => {
+            Action::New => return self.new_conversation(),
+            Action::Rename => {
                 if let Some(s) = self.selected_summary() {
                     let mut input = single_line(false, "title");
                     input.insert_str(&s.title);
                     self.dialog = Some(Dialog::Rename {
                         id: s.id,
                         input: Box::new(input),
+                        error: None,
                     });
                 }
             }
-            _ if is_char(&key, 'd') => {
+            Action::Delete => {
                 if let Some(s) = self.selected_summary() {
                     self.dialog = Some(Dialog::ConfirmDelete {
                         id: s.id,
@@ -436,77 +425,117 @@ impl ChatState {
                     });
                 }
             }
-            _ => return self.common_key(key, width).unwrap_or_default(),
+            other => return self.chat_action(other, width),
         }
-        KeyOutcome::default()
+        Outcome::default()
     }
 
-    fn new_conversation(&mut self) -> Vec<Effect> {
+    fn new_conversation(&mut self) -> Outcome {
         match &self.models {
             Some(m) => {
                 self.dialog = Some(new_dialog(m));
-                vec![]
+                Outcome::default()
             }
             None => {
                 self.wants_dialog = true;
-                vec![Effect::LoadModels]
+                Outcome::effect(Effect::LoadModels)
             }
         }
     }
 
-    fn filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    fn filter_key(&mut self, key: KeyEvent, now: Instant) -> Outcome {
+        let action = keymap::action(&[Scope::Filter], &key);
         let Some(filter) = &mut self.filter else {
-            return vec![];
+            return Outcome::default();
         };
-        match key.code {
-            KeyCode::Esc => {
+        match action {
+            Some(Action::Back) => {
                 self.filter = None;
+                self.pending_search = None;
                 if self.query.take().is_some() {
                     self.loading = true;
-                    return vec![Effect::LoadConversations { query: None }];
+                    return Outcome::effect(Effect::LoadConversations { query: None });
                 }
-                vec![]
             }
-            KeyCode::Enter => {
+            Some(Action::Keep) => {
                 self.filter = None;
-                vec![]
+                // Enter does not wait for the pause.
+                if let Some(p) = self.pending_search.take() {
+                    return self.search(p.query);
+                }
             }
-            KeyCode::Down => {
+            Some(Action::Down) => {
                 self.selected = (self.selected + 1).min(self.conversations.len().saturating_sub(1));
-                vec![]
             }
-            KeyCode::Up => {
-                self.selected = self.selected.saturating_sub(1);
-                vec![]
-            }
+            Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
             _ => {
                 edit(filter, key);
                 let text = value(filter).trim().to_owned();
-                let query = (!text.is_empty()).then_some(text);
+                let query = (text.chars().count() >= SEARCH_MIN_CHARS).then_some(text);
                 if query == self.query {
-                    return vec![];
+                    self.pending_search = None;
+                } else {
+                    self.pending_search = Some(PendingSearch {
+                        query,
+                        due: now + SEARCH_DELAY,
+                    });
                 }
-                self.query = query.clone();
-                self.loading = true;
-                vec![Effect::LoadConversations { query }]
             }
+        }
+        Outcome::default()
+    }
+
+    fn search(&mut self, query: Option<String>) -> Outcome {
+        if query == self.query {
+            return Outcome::default();
+        }
+        self.query = query.clone();
+        self.loading = true;
+        Outcome::effect(Effect::LoadConversations { query })
+    }
+
+    /// Time passes: a search whose pause is over goes out.
+    pub fn on_tick(&mut self, now: Instant) -> Outcome {
+        match &self.pending_search {
+            Some(p) if p.due <= now => {
+                let query = p.query.clone();
+                self.pending_search = None;
+                self.search(query)
+            }
+            _ => Outcome::default(),
         }
     }
 
-    fn messages_key(&mut self, key: KeyEvent, width: u16) -> KeyOutcome {
+    /// `e`: the open conversation as Markdown to a new file named after its
+    /// title and `today`'s date.
+    fn export(&self, today: chrono::NaiveDate) -> Outcome {
+        let Some(conversation) = &self.current else {
+            return Outcome::warn("Open a conversation to export it.");
+        };
+        Outcome::effect(Effect::Export {
+            file_name: crate::export::file_name(
+                &conversation.title,
+                today,
+                crate::export::Format::Markdown,
+            ),
+            contents: crate::export::markdown(conversation),
+        })
+    }
+
+    fn messages_action(&mut self, action: Action, width: u16, today: chrono::NaiveDate) -> Outcome {
         let assistants = self.assistant_indices();
         let at = self
             .selected_message
             .and_then(|m| assistants.iter().position(|i| *i == m))
             .unwrap_or(assistants.len().saturating_sub(1));
-        match key.code {
-            KeyCode::Up => self.select_message(&assistants, at.checked_sub(1)),
-            KeyCode::Down => self.select_message(&assistants, Some(at + 1)),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(10),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::Home => self.scroll = usize::MAX / 2,
-            KeyCode::End => self.scroll = 0,
-            KeyCode::Enter => {
+        match action {
+            Action::Up => self.select_message(&assistants, at.checked_sub(1)),
+            Action::Down => self.select_message(&assistants, Some(at + 1)),
+            Action::PageUp => self.scroll = self.scroll.saturating_add(10),
+            Action::PageDown => self.scroll = self.scroll.saturating_sub(10),
+            Action::Top => self.scroll = usize::MAX / 2,
+            Action::Bottom => self.scroll = 0,
+            Action::Open => {
                 if let Some(message) = self.selected_message.or(assistants.last().copied()) {
                     self.view = Some(StageView {
                         message,
@@ -516,26 +545,17 @@ impl ChatState {
                     self.scroll = usize::MAX / 2;
                 }
             }
-            KeyCode::Esc => self.focus = Pane::Input,
-            _ if is_char(&key, 'k') => self.select_message(&assistants, at.checked_sub(1)),
-            _ if is_char(&key, 'j') => self.select_message(&assistants, Some(at + 1)),
-            _ if is_char(&key, 'g') => self.scroll = usize::MAX / 2,
-            _ if is_char(&key, 'G') => self.scroll = 0,
-            _ if is_char(&key, 'y') => {
-                return KeyOutcome {
-                    copy: true,
-                    ..KeyOutcome::default()
+            Action::Back => self.focus = Pane::Input,
+            Action::Copy => {
+                return match self.focused_answer() {
+                    Ok((what, text)) => Outcome::effect(Effect::Copy { what, text }),
+                    Err(why) => Outcome::warn(why),
                 };
             }
-            _ if is_char(&key, 'e') => {
-                return KeyOutcome {
-                    export: true,
-                    ..KeyOutcome::default()
-                };
-            }
-            _ => return self.common_key(key, width).unwrap_or_default(),
+            Action::Export => return self.export(today),
+            other => return self.chat_action(other, width),
         }
-        KeyOutcome::default()
+        Outcome::default()
     }
 
     /// What `y` copies, named for the notice: in the stage 1 view the
@@ -565,7 +585,7 @@ impl ChatState {
         }
         match crate::export::final_answer(a) {
             Some(text) => Ok(("answer".into(), text.to_owned())),
-            None if a.status == RunStatus::Running => {
+            None if a.status == council_shared::RunStatus::Running => {
                 Err("The council is still working on this answer.".into())
             }
             None => Err("This council has no final answer to copy.".into()),
@@ -579,11 +599,10 @@ impl ChatState {
         }
     }
 
-    /// Keys of the expanded stage view; false when the key is not its own.
-    fn view_key(&mut self, key: KeyEvent) -> bool {
-        let Some(view) = &mut self.view else {
-            return false;
-        };
+    /// Actions of the expanded stage view; `None` when the action is not
+    /// its own (then the conversation's apply).
+    fn view_action(&mut self, action: Action) -> Option<Outcome> {
+        let view = self.view.as_mut()?;
         let tabs = self
             .current
             .as_ref()
@@ -595,86 +614,77 @@ impl ChatState {
             })
             .unwrap_or(0)
             .max(1);
-        match key.code {
-            KeyCode::Esc => {
+        match action {
+            Action::Back => {
                 self.view = None;
                 self.scroll = 0;
             }
-            KeyCode::Left => view.tab = (view.tab + tabs - 1) % tabs,
-            KeyCode::Right => view.tab = (view.tab + 1) % tabs,
-            KeyCode::Tab | KeyCode::BackTab => {
+            Action::PrevTab => view.tab = (view.tab + tabs - 1) % tabs,
+            Action::NextTab => view.tab = (view.tab + 1) % tabs,
+            Action::SwitchStage => {
                 view.stage = if view.stage == 1 { 2 } else { 1 };
                 view.tab = 0;
                 self.scroll = usize::MAX / 2;
             }
-            KeyCode::Char(c @ '1'..='9') => {
-                let n = usize::from(c as u8 - b'1');
+            Action::Tab(n) => {
+                let n = usize::from(n);
                 if n < tabs {
                     view.tab = n;
                 }
             }
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_add(10),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
-            _ if is_char(&key, 'h') => view.tab = (view.tab + tabs - 1) % tabs,
-            _ if is_char(&key, 'l') => view.tab = (view.tab + 1) % tabs,
-            _ => return false,
+            Action::PageUp => self.scroll = self.scroll.saturating_add(10),
+            Action::PageDown => self.scroll = self.scroll.saturating_sub(10),
+            _ => return None,
         }
-        true
+        Some(Outcome::default())
     }
 
-    fn dialog_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    fn dialog_key(&mut self, key: &KeyEvent) -> Outcome {
         let Some(dialog) = &mut self.dialog else {
-            return vec![];
+            return Outcome::default();
         };
+        let action = keymap::action(&[dialog.scope()], key);
         match dialog {
             Dialog::ConfirmDelete { id, .. } => {
                 let id = *id;
                 self.dialog = None;
-                if is_char(&key, 'y') || is_char(&key, 'Y') {
-                    return vec![Effect::Delete(id)];
+                if action == Some(Action::Yes) {
+                    return Outcome::effect(Effect::Delete(id));
                 }
-                vec![]
             }
             Dialog::StopRun { id } => {
                 let id = *id;
-                if is_char(&key, 'y') || is_char(&key, 'Y') {
-                    self.dialog = None;
-                    if let Some(run) = &mut self.run {
-                        run.stopping = true;
+                let interrupt = keymap::action(&[Scope::Anywhere], key) == Some(Action::Interrupt);
+                match action {
+                    Some(Action::Yes) => {
+                        self.dialog = None;
+                        if let Some(run) = &mut self.run {
+                            run.stopping = true;
+                        }
+                        return Outcome::effect(Effect::Cancel(id));
                     }
-                    return vec![Effect::Cancel(id)];
+                    Some(Action::Quit) => return Outcome::effect(Effect::Quit),
+                    _ if interrupt => return Outcome::effect(Effect::Quit),
+                    Some(Action::No) => self.dialog = None,
+                    _ => {}
                 }
-                if is_char(&key, 'q')
-                    || key.code == KeyCode::Char('c')
-                        && key.modifiers.contains(KeyModifiers::CONTROL)
-                {
-                    self.dialog = None;
-                    return vec![Effect::Quit];
-                }
-                if key.code == KeyCode::Esc || is_char(&key, 'n') {
-                    self.dialog = None;
-                }
-                vec![]
             }
-            Dialog::Rename { id, input } => match key.code {
-                KeyCode::Esc => {
-                    self.dialog = None;
-                    vec![]
-                }
-                KeyCode::Enter => {
+            Dialog::Rename { id, input, error } => match action {
+                Some(Action::Back) => self.dialog = None,
+                Some(Action::Submit) => {
                     let title = value(input).trim().to_owned();
                     match council_shared::validate::title(&title) {
                         Ok(title) => {
                             let id = *id;
                             self.dialog = None;
-                            vec![Effect::Rename { id, title }]
+                            return Outcome::effect(Effect::Rename { id, title });
                         }
-                        Err(e) => self.refuse(e.0),
+                        Err(e) => *error = Some(e.0),
                     }
                 }
                 _ => {
-                    edit(input, key);
-                    vec![]
+                    edit(input, *key);
+                    *error = None;
                 }
             },
             Dialog::NewConversation {
@@ -685,17 +695,18 @@ impl ChatState {
                 error,
             } => {
                 let last = models.len().saturating_sub(1);
-                match key.code {
-                    KeyCode::Esc => self.dialog = None,
-                    KeyCode::Down => *cursor = (*cursor + 1).min(last),
-                    KeyCode::Up => *cursor = cursor.saturating_sub(1),
-                    KeyCode::Char(' ') => {
+                match action {
+                    Some(Action::Back) => self.dialog = None,
+                    Some(Action::Down) => *cursor = (*cursor + 1).min(last),
+                    Some(Action::Up) => *cursor = cursor.saturating_sub(1),
+                    Some(Action::Toggle) => {
                         if let Some(c) = chosen.get_mut(*cursor) {
                             *c = !*c;
                         }
                         *error = None;
                     }
-                    KeyCode::Enter => {
+                    Some(Action::Lead) => *lead = *cursor,
+                    Some(Action::Submit) => {
                         let council: Vec<String> = models
                             .iter()
                             .zip(chosen.iter())
@@ -706,27 +717,23 @@ impl ChatState {
                             Ok(council) => {
                                 let lead_model = models.get(*lead).cloned();
                                 self.dialog = None;
-                                return vec![Effect::CreateConversation {
+                                return Outcome::effect(Effect::CreateConversation {
                                     models: Some(council),
                                     lead_model,
-                                }];
+                                });
                             }
                             Err(e) => *error = Some(e.0),
                         }
                     }
-                    _ if is_char(&key, 'j') => *cursor = (*cursor + 1).min(last),
-                    _ if is_char(&key, 'k') => *cursor = cursor.saturating_sub(1),
-                    _ if is_char(&key, 'l') => *lead = *cursor,
                     _ => {}
                 }
-                vec![]
             }
         }
+        Outcome::default()
     }
 
-    /// A request result or a council event; returns effects and a notice.
-    pub fn on_event(&mut self, event: Event, now: Instant) -> (Vec<Effect>, Option<Notice>) {
-        let _ = now;
+    /// A request result or a council event.
+    pub fn on_event(&mut self, event: Event, now: Instant) -> Outcome {
         match event {
             Event::ConversationsLoaded { query, list } => {
                 if query == self.query {
@@ -738,45 +745,16 @@ impl ChatState {
                         .min(self.conversations.len().saturating_sub(1));
                     self.loading = false;
                 }
-                (vec![], None)
+                Outcome::default()
             }
-            Event::ConversationLoaded(conv) => {
-                self.loading = false;
-                let still_running = self.run.as_ref().is_none_or(|r| r.conversation != conv.id)
-                    && conv.messages.last().is_some_and(
-                        |m| matches!(m, Message::Assistant(a) if a.status == RunStatus::Running),
-                    );
-                let id = conv.id;
-                let same = self.current.as_ref().is_some_and(|c| c.id == conv.id);
-                if !same {
-                    self.scroll = 0;
-                    self.view = None;
-                }
-                self.current = Some(*conv);
-                self.selected_message = self.assistant_indices().last().copied();
-                if let Some(pos) = self.conversations.iter().position(|c| c.id == id)
-                    && let Some(c) = &self.current
-                {
-                    self.conversations[pos] = c.summary();
-                }
-                let effects = if still_running {
-                    vec![Effect::ReloadConversationSoon(id)]
-                } else {
-                    vec![]
-                };
-                let notice = still_running.then(|| Notice {
-                    text: "A council is still running in this conversation on the server…".into(),
-                    error: false,
-                });
-                (effects, notice)
-            }
+            Event::ConversationLoaded(conv) => self.loaded(*conv),
             Event::ModelsLoaded(models) => {
                 if self.wants_dialog {
                     self.wants_dialog = false;
                     self.dialog = Some(new_dialog(&models));
                 }
                 self.models = Some(models);
-                (vec![], None)
+                Outcome::default()
             }
             Event::Created(conv) => {
                 let summary = conv.summary();
@@ -787,14 +765,13 @@ impl ChatState {
                 self.view = None;
                 self.focus = Pane::Input;
                 self.sidebar_open = false;
-                let effects = match (self.pending_question.take(), &self.current) {
+                match (self.pending_question.take(), &self.current) {
                     (Some(q), Some(c)) => {
                         let id = c.id;
                         self.start_run(id, q, now)
                     }
-                    _ => vec![],
-                };
-                (effects, None)
+                    _ => Outcome::default(),
+                }
             }
             Event::Renamed(summary) => {
                 if let Some(c) = self.conversations.iter_mut().find(|c| c.id == summary.id) {
@@ -803,7 +780,7 @@ impl ChatState {
                 if let Some(c) = self.current.as_mut().filter(|c| c.id == summary.id) {
                     c.title = summary.title;
                 }
-                (vec![], None)
+                Outcome::default()
             }
             Event::Deleted(id) => {
                 self.conversations.retain(|c| c.id != id);
@@ -813,15 +790,9 @@ impl ChatState {
                 if self.current.as_ref().is_some_and(|c| c.id == id) {
                     self.current = None;
                     self.view = None;
-                    self.focus = Pane::Sidebar;
+                    self.focus = Pane::Input;
                 }
-                (
-                    vec![],
-                    Some(Notice {
-                        text: "Conversation deleted.".into(),
-                        error: false,
-                    }),
-                )
+                Outcome::notice("Conversation deleted.")
             }
             Event::Council {
                 conversation,
@@ -844,19 +815,42 @@ impl ChatState {
                 } else {
                     error.message
                 };
-                (
-                    self.refresh(conversation),
-                    Some(Notice { text, error: true }),
-                )
+                Outcome {
+                    effects: self.refresh(conversation),
+                    ..Outcome::warn(text)
+                }
             }
-            Event::Cancelled(_) => (
-                vec![],
-                Some(Notice {
-                    text: "Stopping the council…".into(),
-                    error: false,
-                }),
-            ),
-            _ => (vec![], None),
+            Event::Cancelled(_) => Outcome::notice("Stopping the council…"),
+            _ => Outcome::default(),
+        }
+    }
+
+    fn loaded(&mut self, conv: Conversation) -> Outcome {
+        self.loading = false;
+        let still_running = self.run.as_ref().is_none_or(|r| r.conversation != conv.id)
+            && conv.messages.last().is_some_and(|m| {
+                matches!(m, Message::Assistant(a) if a.status == council_shared::RunStatus::Running)
+            });
+        let id = conv.id;
+        let same = self.current.as_ref().is_some_and(|c| c.id == conv.id);
+        if !same {
+            self.scroll = 0;
+            self.view = None;
+        }
+        self.current = Some(conv);
+        self.selected_message = self.assistant_indices().last().copied();
+        if let Some(pos) = self.conversations.iter().position(|c| c.id == id)
+            && let Some(c) = &self.current
+        {
+            self.conversations[pos] = c.summary();
+        }
+        if still_running {
+            Outcome {
+                effects: vec![Effect::ReloadConversationSoon(id)],
+                ..Outcome::notice("A council is still running in this conversation on the server…")
+            }
+        } else {
+            Outcome::default()
         }
     }
 
@@ -870,12 +864,7 @@ impl ChatState {
         ]
     }
 
-    fn council_event(
-        &mut self,
-        conversation: Uuid,
-        event: CouncilEvent,
-        at: Instant,
-    ) -> (Vec<Effect>, Option<Notice>) {
+    fn council_event(&mut self, conversation: Uuid, event: CouncilEvent, at: Instant) -> Outcome {
         if let CouncilEvent::TitleComplete { data } = &event {
             if let Some(c) = self.conversations.iter_mut().find(|c| c.id == conversation) {
                 c.title = data.title.clone();
@@ -883,83 +872,42 @@ impl ChatState {
             if let Some(c) = self.current.as_mut().filter(|c| c.id == conversation) {
                 c.title = data.title.clone();
             }
-            return (vec![], None);
+            return Outcome::default();
         }
         let Some(run) = self.run.as_mut().filter(|r| r.conversation == conversation) else {
-            return (vec![], None);
+            return Outcome::default();
         };
-        match event {
-            CouncilEvent::Stage1Start { models } => {
-                run.models = models
-                    .into_iter()
-                    .map(|model| ModelProgress {
-                        model,
-                        state: ModelState::Waiting,
-                        finished: None,
-                        chars: 0,
-                    })
-                    .collect();
-            }
-            CouncilEvent::Stage1Delta { model, delta } => {
-                if let Some(m) = run.model(&model) {
-                    m.state = ModelState::Streaming;
-                    m.chars += delta.len();
-                }
-            }
-            CouncilEvent::Stage1ModelComplete { model, .. } => {
-                if let Some(m) = run.model(&model) {
-                    m.state = ModelState::Done;
-                    m.finished = Some(at);
-                }
-            }
-            CouncilEvent::Stage1ModelError { model, error } => {
-                if let Some(m) = run.model(&model) {
-                    m.state = ModelState::Failed(error);
-                    m.finished = Some(at);
-                }
-            }
-            CouncilEvent::Stage1Complete { .. } => run.stage = 2,
-            CouncilEvent::Stage2Start => {
-                run.stage = 2;
-                run.stage2_total = run
-                    .models
-                    .iter()
-                    .filter(|m| m.state == ModelState::Done)
-                    .count();
-            }
-            CouncilEvent::Stage2ModelComplete { .. } => run.stage2_done += 1,
-            CouncilEvent::Stage2Complete { .. } => run.stage = 3,
-            CouncilEvent::Stage3Start { model } => {
-                run.stage = 3;
-                run.lead = Some(model);
-            }
-            CouncilEvent::Stage3Delta { delta } => run.answer.push_str(&delta),
-            CouncilEvent::Complete { message } => {
+        match run.progress.apply(event, at) {
+            Some(Milestone::Finished { status, .. }) => {
+                // The stored message (usage included) comes with the reload.
                 self.run = None;
-                let notice = (message.status == RunStatus::Partial).then(|| Notice {
-                    text: "Done, but some models failed: expand the answer (Enter) to see which."
-                        .into(),
-                    error: false,
-                });
-                return (self.refresh(conversation), notice);
+                let effects = self.refresh(conversation);
+                if status == council_shared::RunStatus::Partial {
+                    return Outcome {
+                        effects,
+                        ..Outcome::notice(
+                            "Done, but some models failed: expand the answer (Enter) to see which.",
+                        )
+                    };
+                }
+                Outcome {
+                    effects,
+                    ..Outcome::default()
+                }
             }
-            CouncilEvent::Error { message } => {
+            Some(Milestone::Failed(message)) => {
                 self.run = None;
-                return (
-                    self.refresh(conversation),
-                    Some(Notice {
-                        text: message,
-                        error: true,
-                    }),
-                );
+                Outcome {
+                    effects: self.refresh(conversation),
+                    ..Outcome::warn(message)
+                }
             }
-            _ => {}
+            _ => Outcome::default(),
         }
-        (vec![], None)
     }
 
     /// A request of the chat screen failed.
-    pub fn on_failure(&mut self, what: &Request, _error: &Failure) -> Vec<Effect> {
+    pub fn on_failure(&mut self, what: &Request, error: Failure) -> Outcome {
         self.loading = false;
         if *what == Request::Create {
             // Give the question back rather than losing it.
@@ -971,7 +919,7 @@ impl ChatState {
         if *what == Request::Models {
             self.wants_dialog = false;
         }
-        vec![]
+        Outcome::warn(error.message)
     }
 }
 

@@ -2,9 +2,14 @@
 //! state and returns the effects (requests, quitting) the runtime must
 //! perform. Nothing here touches the terminal or the network, so every
 //! screen's behaviour is testable as plain data.
+//!
+//! Each screen's handlers return one type, [`Outcome`]: the effects to
+//! perform, a notice to show and where to go next. Keys mean what
+//! [`crate::keymap`] says they mean.
 
 mod auth;
 mod chat;
+pub mod progress;
 mod settings;
 
 use std::time::Instant;
@@ -14,14 +19,18 @@ use chrono::{DateTime, Utc};
 use council_shared::{
     ApiKeyResponse, Conversation, ConversationSummary, CouncilEvent, ModelsResponse,
 };
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use uuid::Uuid;
 
 pub use auth::{AuthField, AuthForm};
 pub use chat::{
-    ChatState, Dialog, LiveRun, ModelProgress, ModelState, NARROW_WIDTH, Pane, StageView,
+    ChatState, Dialog, KeyContext, LiveRun, NARROW, Pane, PendingSearch, SEARCH_DELAY,
+    SEARCH_MIN_CHARS, SidebarMode, StageView, WIDE,
 };
+pub use progress::{Milestone, ModelProgress, ModelState, RunProgress};
 pub use settings::{SettingsField, SettingsState};
+
+use crate::keymap::{self, Action, Scope};
 
 /// Which screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +46,66 @@ pub enum Screen {
 pub struct Notice {
     pub text: String,
     pub error: bool,
+}
+
+/// Where a handler sends the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Go {
+    Chat,
+    Settings,
+    Login,
+    Register,
+    /// The help overlay, over the current screen.
+    Help,
+}
+
+/// What a screen's handler asks of the app besides its own state change:
+/// the one output type of every screen.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub effects: Vec<Effect>,
+    pub notice: Option<Notice>,
+    pub go: Option<Go>,
+}
+
+impl Outcome {
+    pub fn effect(effect: Effect) -> Self {
+        Self::effects(vec![effect])
+    }
+
+    pub fn effects(effects: Vec<Effect>) -> Self {
+        Self {
+            effects,
+            ..Self::default()
+        }
+    }
+
+    pub fn notice(text: impl Into<String>) -> Self {
+        Self {
+            notice: Some(Notice {
+                text: text.into(),
+                error: false,
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn warn(text: impl Into<String>) -> Self {
+        Self {
+            notice: Some(Notice {
+                text: text.into(),
+                error: true,
+            }),
+            ..Self::default()
+        }
+    }
+
+    pub fn go(to: Go) -> Self {
+        Self {
+            go: Some(to),
+            ..Self::default()
+        }
+    }
 }
 
 /// What happens to the app: input, time, and the results of effects.
@@ -71,6 +140,8 @@ pub enum Event {
     KeyDeleted,
     PasswordChanged,
     SignedOut,
+    /// Local mode could not sign in again; the message says why.
+    LocalSignInFailed(String),
     /// An event of the council running for `conversation`.
     Council {
         conversation: Uuid,
@@ -186,6 +257,9 @@ pub enum Effect {
         what: String,
         text: String,
     },
+    /// Local mode: sign in again with the local account (the session
+    /// ended, e.g. after a week away).
+    SignInLocally,
     /// Write `contents` to a new file named `file_name` in the export
     /// directory, never replacing an existing file.
     Export {
@@ -244,6 +318,7 @@ impl std::fmt::Debug for Effect {
                 "Export {{ file_name: {file_name:?}, {} bytes }}",
                 contents.len()
             ),
+            Self::SignInLocally => f.write_str("SignInLocally"),
             Self::Quit => f.write_str("Quit"),
         }
     }
@@ -255,9 +330,13 @@ pub struct App {
     pub screen: Screen,
     /// Where the server is, as shown to the user.
     pub server_label: String,
+    /// The server runs in-process with an account of its own: no signing
+    /// out, no password to change.
+    pub local: bool,
     pub email: Option<String>,
     pub notice: Option<Notice>,
-    pub help: bool,
+    /// The help overlay is shown, scrolled this many lines.
+    pub help: Option<usize>,
     pub login: AuthForm,
     pub register: AuthForm,
     pub chat: ChatState,
@@ -270,7 +349,6 @@ pub struct App {
     pub wall: DateTime<Utc>,
     /// The local time zone's offset, for showing message times.
     pub utc_offset: chrono::FixedOffset,
-    pub quit: bool,
 }
 
 impl App {
@@ -289,9 +367,10 @@ impl App {
                 Screen::Login
             },
             server_label,
+            local: false,
             email: email.clone(),
             notice: None,
-            help: false,
+            help: None,
             login: AuthForm::login(email.as_deref().unwrap_or_default()),
             register: AuthForm::register(),
             chat: ChatState::default(),
@@ -302,7 +381,6 @@ impl App {
             now,
             wall,
             utc_offset: chrono::Offset::fix(&Utc),
-            quit: false,
         };
         let effects = if signed_in { app.enter_chat() } else { vec![] };
         if !signed_in {
@@ -313,6 +391,12 @@ impl App {
             };
         }
         (app, effects)
+    }
+
+    /// Local mode: the account is the client's own (see `local`).
+    pub fn set_local(&mut self) {
+        self.local = true;
+        self.settings.local = true;
     }
 
     /// True while something on screen moves by itself (spinner, timer).
@@ -338,13 +422,24 @@ impl App {
         });
     }
 
+    /// The keymap scopes where the focus is, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        if self.help.is_some() {
+            return vec![Scope::Help];
+        }
+        match self.screen {
+            Screen::Login => vec![Scope::Login],
+            Screen::Register => vec![Scope::Register],
+            Screen::Settings if self.settings.confirm_remove => vec![Scope::Confirm],
+            Screen::Settings => vec![Scope::Settings],
+            Screen::Chat => self.chat.scopes(),
+        }
+    }
+
     fn enter_chat(&mut self) -> Vec<Effect> {
         self.screen = Screen::Chat;
-        self.chat.focus = if self.chat.current.is_some() {
-            Pane::Input
-        } else {
-            Pane::Sidebar
-        };
+        // Typing a question is what people do first.
+        self.chat.focus = Pane::Input;
         vec![Effect::LoadConversations { query: None }, Effect::LoadKeys]
     }
 
@@ -360,12 +455,53 @@ impl App {
         };
         self.register = AuthForm::register();
         self.chat = ChatState::default();
-        self.settings = SettingsState::default();
-        self.help = false;
+        self.settings = SettingsState {
+            local: self.local,
+            ..SettingsState::default()
+        };
+        self.help = None;
         match message {
             Some(m) => self.warn(m),
             None => self.notice = None,
         }
+    }
+
+    /// Applies what a screen's handler asked for; returns the effects.
+    fn apply(&mut self, outcome: Outcome) -> Vec<Effect> {
+        let Outcome {
+            mut effects,
+            notice,
+            go,
+        } = outcome;
+        if notice.is_some() {
+            self.notice = notice;
+        }
+        match go {
+            Some(Go::Help) => self.help = Some(0),
+            Some(Go::Settings) => {
+                self.screen = Screen::Settings;
+                self.settings.open();
+                effects.push(Effect::LoadKeys);
+            }
+            Some(Go::Chat) => {
+                self.screen = Screen::Chat;
+                // Back from settings, the next keys are a question.
+                self.chat.focus = Pane::Input;
+                self.chat.sidebar_open = false;
+            }
+            Some(Go::Login) => {
+                self.screen = Screen::Login;
+                let email = value_of(&self.register.email);
+                self.login.set_email(&email);
+            }
+            Some(Go::Register) => {
+                self.screen = Screen::Register;
+                let email = value_of(&self.login.email);
+                self.register.set_email(&email);
+            }
+            None => {}
+        }
+        effects
     }
 
     /// Applies one event; returns what the runtime must do.
@@ -373,7 +509,10 @@ impl App {
         match event {
             Event::Key(key) if key.kind == KeyEventKind::Release => vec![],
             Event::Key(key) => self.on_key(key),
-            Event::Paste(text) => self.on_paste(&text),
+            Event::Paste(text) => {
+                self.on_paste(&text);
+                vec![]
+            }
             Event::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
@@ -385,7 +524,8 @@ impl App {
                 if self.animating() {
                     self.frame = self.frame.wrapping_add(1);
                 }
-                vec![]
+                let outcome = self.chat.on_tick(now);
+                self.apply(outcome)
             }
             Event::SignedIn { email } => {
                 self.email = Some(email);
@@ -408,28 +548,47 @@ impl App {
                 self.notify("Signed out.");
                 vec![]
             }
-            Event::Failed { error, .. } if error.session_expired => {
+            Event::Failed { error, .. } | Event::CouncilFailed { error, .. }
+                if error.session_expired && self.local =>
+            {
+                // There is no password to ask for: the local account's is
+                // in its file.
+                self.notify("Signing in again…");
+                vec![Effect::SignInLocally]
+            }
+            Event::Failed { error, .. } | Event::CouncilFailed { error, .. }
+                if error.session_expired =>
+            {
                 self.signed_out(Some("Your session has expired. Please sign in again."));
                 vec![]
             }
-            Event::CouncilFailed { error, .. } if error.session_expired => {
-                self.signed_out(Some("Your session has expired. Please sign in again."));
+            Event::LocalSignInFailed(why) => {
+                self.local = false;
+                self.settings.local = false;
+                self.signed_out(Some(&why));
                 vec![]
             }
             Event::KeysLoaded(keys) => {
                 let missing = keys.is_empty();
                 self.settings.keys_loaded(keys);
                 if missing && self.screen == Screen::Chat {
-                    self.notify("No API key saved yet: press s to add your OpenRouter key.");
+                    if self.local && !self.settings.asked_for_key {
+                        // Alone on this machine, the key is all that is
+                        // missing: ask for it first.
+                        self.settings.asked_for_key = true;
+                        let effects = self.apply(Outcome::go(Go::Settings));
+                        self.settings.welcome();
+                        return effects;
+                    }
+                    self.notify(
+                        "No API key saved yet: press Esc, then s, to add your OpenRouter key.",
+                    );
                 }
                 vec![]
             }
             Event::KeySaved(_) | Event::KeyDeleted | Event::PasswordChanged => {
-                let (effects, message) = self.settings.on_result(&event);
-                if let Some(m) = message {
-                    self.notify(m);
-                }
-                effects
+                let outcome = self.settings.on_result(&event);
+                self.apply(outcome)
             }
             Event::Copied { what, chars } => {
                 self.notify(format!("Copied {what} ({chars} chars)"));
@@ -441,8 +600,8 @@ impl App {
             }
             Event::Failed { what, error } => match what {
                 Request::SaveKey | Request::DeleteKey | Request::ChangePassword | Request::Keys => {
-                    self.settings.on_failure(&what, &error);
-                    vec![]
+                    let outcome = self.settings.on_failure(&what, &error);
+                    self.apply(outcome)
                 }
                 Request::Logout => {
                     // Signed out locally all the same.
@@ -454,146 +613,66 @@ impl App {
                     vec![]
                 }
                 other => {
-                    let effects = self.chat.on_failure(&other, &error);
-                    self.warn(error.message);
-                    effects
+                    let outcome = self.chat.on_failure(&other, error);
+                    self.apply(outcome)
                 }
             },
             other => {
-                let (effects, notice) = self.chat.on_event(other, self.now);
-                if let Some(n) = notice {
-                    self.notice = Some(n);
-                }
-                effects
+                let outcome = self.chat.on_event(other, self.now);
+                self.apply(outcome)
             }
         }
     }
 
-    fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+    fn on_paste(&mut self, text: &str) {
         match self.screen {
             Screen::Login => self.login.paste(text),
             Screen::Register => self.register.paste(text),
             Screen::Settings => self.settings.paste(text),
             Screen::Chat => self.chat.paste(text),
         }
-        vec![]
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.notice = None;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if self.help {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::F(1) | KeyCode::Char('q')
-            ) {
-                self.help = false;
+        if let Some(scroll) = self.help {
+            match keymap::action(&[Scope::Help], &key) {
+                Some(Action::Back) => self.help = None,
+                Some(Action::Down) => self.help = Some(scroll.saturating_add(1)),
+                Some(Action::Up) => self.help = Some(scroll.saturating_sub(1)),
+                Some(Action::PageDown) => self.help = Some(scroll.saturating_add(10)),
+                Some(Action::PageUp) => self.help = Some(scroll.saturating_sub(10)),
+                _ => {}
             }
             return vec![];
         }
-        if key.code == KeyCode::F(1) {
-            self.help = true;
-            return vec![];
+        match keymap::action(&[Scope::Anywhere], &key) {
+            Some(Action::Help) => {
+                self.help = Some(0);
+                return vec![];
+            }
+            Some(Action::Interrupt) if self.screen != Screen::Chat => return vec![Effect::Quit],
+            _ => {}
         }
-        match self.screen {
-            Screen::Login | Screen::Register => {
-                if ctrl && key.code == KeyCode::Char('c') {
-                    self.quit = true;
-                    return vec![Effect::Quit];
-                }
-                if ctrl && key.code == KeyCode::Char('r') {
-                    self.screen = Screen::Register;
-                    let email = self.login.email.lines().concat();
-                    self.register.set_email(&email);
-                    return vec![];
-                }
-                if ctrl && key.code == KeyCode::Char('l') {
-                    self.screen = Screen::Login;
-                    let email = self.register.email.lines().concat();
-                    self.login.set_email(&email);
-                    return vec![];
-                }
-                if self.screen == Screen::Login {
-                    self.login.on_key(key, false)
-                } else {
-                    self.register.on_key(key, true)
-                }
-            }
-            Screen::Settings => {
-                let (effects, leave, help) = self.settings.on_key(key);
-                if help {
-                    self.help = true;
-                }
-                if leave {
-                    self.screen = Screen::Chat;
-                }
-                effects
-            }
+        let outcome = match self.screen {
+            Screen::Login => self.login.on_key(key),
+            Screen::Register => self.register.on_key(key),
+            Screen::Settings => self.settings.on_key(key),
             Screen::Chat => {
-                let outcome = self.chat.on_key(key, self.width, self.now);
-                if outcome.help {
-                    self.help = true;
-                }
-                if outcome.settings {
-                    self.screen = Screen::Settings;
-                    self.settings.open();
-                    return vec![Effect::LoadKeys];
-                }
-                if outcome.quit {
-                    self.quit = true;
-                }
-                if outcome.copy {
-                    return self.copy_focused();
-                }
-                if outcome.export {
-                    return self.export_current();
-                }
-                if let Some(why) = self.chat.refusal.take() {
-                    self.warn(why);
-                }
-                outcome.effects
+                let at = KeyContext {
+                    width: self.width,
+                    now: self.now,
+                    today: self.wall.with_timezone(&self.utc_offset).date_naive(),
+                };
+                self.chat.on_key(key, &at)
             }
-        }
-    }
-}
-
-impl App {
-    /// `y`: the focused answer to the clipboard, or why not.
-    fn copy_focused(&mut self) -> Vec<Effect> {
-        match self.chat.focused_answer() {
-            Ok((what, text)) => vec![Effect::Copy { what, text }],
-            Err(why) => {
-                self.warn(why);
-                vec![]
-            }
-        }
-    }
-
-    /// `e`: the open conversation as Markdown to a new file named after its
-    /// title and today's (local) date.
-    fn export_current(&mut self) -> Vec<Effect> {
-        let Some(conversation) = &self.chat.current else {
-            self.warn("Open a conversation to export it.");
-            return vec![];
         };
-        let date = self.wall.with_timezone(&self.utc_offset).date_naive();
-        vec![Effect::Export {
-            file_name: crate::export::file_name(
-                &conversation.title,
-                date,
-                crate::export::Format::Markdown,
-            ),
-            contents: crate::export::markdown(conversation),
-        }]
+        self.apply(outcome)
     }
 }
 
-/// Key helpers shared by the screens.
-pub(crate) fn is_char(key: &KeyEvent, c: char) -> bool {
-    key.code == KeyCode::Char(c)
-        && !key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+fn value_of(t: &ratatui_textarea::TextArea<'_>) -> String {
+    t.lines().concat()
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! The settings screen: the provider key, the password, signing out.
+//! The settings screen: the provider key, the password, signing out. In
+//! local mode the account is the client's own: only the key is shown.
 
 use council_shared::{ApiKeyResponse, DEFAULT_PROVIDER, validate};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use super::auth::{edit, paste_line, single_line, value};
-use super::{Effect, Event, Failure, Request, is_char};
+use super::{Effect, Event, Failure, Go, Outcome, Request};
+use crate::keymap::{self, Action, Scope};
 
 /// The focusable rows of the form, top to bottom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,13 @@ pub struct SettingsState {
     /// The result of the last action: (text, is error).
     pub status: Option<(String, bool)>,
     pub busy: bool,
+    /// Local mode: no password, no signing out.
+    pub local: bool,
+    /// The first start asked for the key here; saving it goes on to the
+    /// chat.
+    pub first_run: bool,
+    /// The key was asked for once already (not again after Esc).
+    pub asked_for_key: bool,
 }
 
 impl Default for SettingsState {
@@ -54,6 +63,9 @@ impl Default for SettingsState {
             confirm_remove: false,
             status: None,
             busy: false,
+            local: false,
+            first_run: false,
+            asked_for_key: false,
         }
     }
 }
@@ -61,11 +73,24 @@ impl Default for SettingsState {
 impl SettingsState {
     /// Entering the screen: fresh fields, the key list being reloaded.
     pub fn open(&mut self) {
-        let saved = self.saved.take();
         *self = Self {
-            saved,
+            saved: self.saved.take(),
+            local: self.local,
+            asked_for_key: self.asked_for_key,
             ..Self::default()
         };
+    }
+
+    /// The first start in local mode: only the key is missing.
+    pub fn welcome(&mut self) {
+        self.first_run = true;
+        self.focus = SettingsField::NewKey;
+        self.status = None;
+    }
+
+    /// The rows that can take the focus, top to bottom.
+    pub fn fields(&self) -> &'static [SettingsField] {
+        if self.local { &ORDER[..2] } else { &ORDER }
     }
 
     pub fn keys_loaded(&mut self, keys: Vec<ApiKeyResponse>) {
@@ -89,46 +114,39 @@ impl SettingsState {
     }
 
     fn move_focus(&mut self, forward: bool) {
-        let at = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let fields = self.fields();
+        let at = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
         let next = if forward {
-            (at + 1) % ORDER.len()
+            (at + 1) % fields.len()
         } else {
-            (at + ORDER.len() - 1) % ORDER.len()
+            (at + fields.len() - 1) % fields.len()
         };
-        self.focus = ORDER[next];
+        self.focus = fields[next];
         self.confirm_remove = false;
     }
 
-    /// A key; returns effects, whether to leave for the chat, whether to
-    /// open the help.
-    pub fn on_key(&mut self, key: KeyEvent) -> (Vec<Effect>, bool, bool) {
+    /// A key on the settings form.
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
         if self.confirm_remove {
             self.confirm_remove = false;
-            if is_char(&key, 'y') || is_char(&key, 'Y') {
+            if keymap::action(&[Scope::Confirm], &key) == Some(Action::Yes) {
                 self.busy = true;
-                return (
-                    vec![Effect::DeleteKey(DEFAULT_PROVIDER.into())],
-                    false,
-                    false,
-                );
+                return Outcome::effect(Effect::DeleteKey(DEFAULT_PROVIDER.into()));
             }
-            return (vec![], false, false);
+            return Outcome::default();
         }
-        let typing = self.input().is_some();
-        match key.code {
-            KeyCode::Esc => return (vec![], true, false),
-            KeyCode::Tab | KeyCode::Down => self.move_focus(true),
-            KeyCode::BackTab | KeyCode::Up => self.move_focus(false),
-            KeyCode::Enter => return (self.activate(), false, false),
-            _ if !typing && is_char(&key, 'q') => return (vec![], true, false),
-            _ if !typing && is_char(&key, '?') => return (vec![], false, true),
+        match keymap::action(&[Scope::Settings], &key) {
+            Some(Action::Back) => return Outcome::go(Go::Chat),
+            Some(Action::FocusNext) => self.move_focus(true),
+            Some(Action::FocusPrev) => self.move_focus(false),
+            Some(Action::Submit) => return Outcome::effects(self.activate()),
             _ => {
                 if let Some(t) = self.input() {
                     edit(t, key);
                 }
             }
         }
-        (vec![], false, false)
+        Outcome::default()
     }
 
     fn activate(&mut self) -> Vec<Effect> {
@@ -186,20 +204,31 @@ impl SettingsState {
         vec![]
     }
 
-    /// The result of a settings request; returns effects and a notice.
-    pub fn on_result(&mut self, event: &Event) -> (Vec<Effect>, Option<String>) {
+    /// The result of a settings request.
+    pub fn on_result(&mut self, event: &Event) -> Outcome {
         self.busy = false;
         match event {
             Event::KeySaved(key) => {
                 self.key = single_line(true, "sk-or-v1-…");
                 self.saved = Some(Some(key.clone()));
                 self.status = Some((format!("Key saved ({}).", key.key_hint), false));
-                (vec![], None)
+                if self.first_run {
+                    // The one thing the first start needed: on to asking.
+                    self.first_run = false;
+                    return Outcome {
+                        go: Some(Go::Chat),
+                        ..Outcome::notice(format!(
+                            "Key saved ({}). Type a question and press Enter.",
+                            key.key_hint
+                        ))
+                    };
+                }
+                Outcome::default()
             }
             Event::KeyDeleted => {
                 self.saved = Some(None);
                 self.status = Some(("Key removed.".into(), false));
-                (vec![], None)
+                Outcome::default()
             }
             Event::PasswordChanged => {
                 // The server signed every session out; the runtime signs in
@@ -208,18 +237,20 @@ impl SettingsState {
                 self.new = single_line(true, "at least 8 characters");
                 self.confirm = single_line(true, "");
                 self.status = Some(("Password changed.".into(), false));
-                (vec![], None)
+                Outcome::default()
             }
-            _ => (vec![], None),
+            _ => Outcome::default(),
         }
     }
 
-    pub fn on_failure(&mut self, what: &Request, error: &Failure) {
+    /// A settings request failed: said on the form, where the user looks.
+    pub fn on_failure(&mut self, what: &Request, error: &Failure) -> Outcome {
         self.busy = false;
         if *what == Request::ChangePassword && error.status == Some(401) {
             self.focus = SettingsField::CurrentPassword;
             self.current = single_line(true, "");
         }
         self.status = Some((error.message.clone(), true));
+        Outcome::default()
     }
 }

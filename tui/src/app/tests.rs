@@ -202,7 +202,6 @@ fn register_checks_length_and_confirmation_and_switches_back_and_forth() {
 fn ctrl_c_quits_from_the_forms() {
     let (mut app, _) = App::new("local".into(), None, false, Instant::now(), wall());
     assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
-    assert!(app.quit);
 }
 
 #[test]
@@ -239,6 +238,10 @@ fn sidebar_moves_opens_filters_and_asks_before_deleting() {
         query: None,
         list: list.clone(),
     });
+    assert_eq!(app.chat.focus, Pane::Input, "typing a question comes first");
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.chat.focus, Pane::Messages);
+    app.update(key(KeyCode::BackTab));
     assert_eq!(app.chat.focus, Pane::Sidebar);
     app.update(key(KeyCode::Char('j')));
     app.update(key(KeyCode::Down));
@@ -250,15 +253,19 @@ fn sidebar_moves_opens_filters_and_asks_before_deleting() {
     assert_eq!(effects, vec![Effect::LoadConversation(list[1].id)]);
     assert_eq!(app.chat.focus, Pane::Input);
 
-    // Filter as you type; stale answers are ignored.
+    // Search as you type, once typing pauses; stale answers are ignored.
     app.chat.focus = Pane::Sidebar;
     app.update(key(KeyCode::Char('/')));
-    let effects = typed(&mut app, "to");
+    assert!(typed(&mut app, "to").is_empty(), "nothing before the pause");
+    let later = now + SEARCH_DELAY;
     assert_eq!(
-        effects.last(),
-        Some(&Effect::LoadConversations {
+        app.update(Event::Tick {
+            now: later,
+            wall: wall()
+        }),
+        vec![Effect::LoadConversations {
             query: Some("to".into())
-        })
+        }]
     );
     app.update(Event::ConversationsLoaded {
         query: Some("t".into()),
@@ -311,6 +318,7 @@ fn rename_validates_and_new_conversation_picks_council_and_lead() {
         query: None,
         list: list.clone(),
     });
+    app.chat.focus = Pane::Sidebar;
     app.update(key(KeyCode::Char('r')));
     for _ in 0..3 {
         app.update(key(KeyCode::Backspace));
@@ -319,7 +327,13 @@ fn rename_validates_and_new_conversation_picks_council_and_lead() {
         app.update(key(KeyCode::Enter)).is_empty(),
         "an empty title is refused"
     );
-    assert!(app.notice.is_some());
+    assert!(
+        matches!(
+            &app.chat.dialog,
+            Some(Dialog::Rename { error: Some(_), .. })
+        ),
+        "under the field, in the dialog"
+    );
     typed(&mut app, "New title");
     assert_eq!(
         app.update(key(KeyCode::Enter)),
@@ -406,6 +420,7 @@ fn assistant(status: RunStatus, answer: Option<&str>) -> Message {
             ],
             failures: vec![],
             usage: Usage::default(),
+            ..Metadata::default()
         },
         error: None,
     }))
@@ -471,8 +486,8 @@ fn sending_streams_a_live_run_and_reloads_at_the_end() {
         20,
     ));
     let run = app.chat.run.as_ref().expect("running");
-    assert_eq!(run.models[0].state, ModelState::Streaming);
-    assert_eq!(run.models[1].state, ModelState::Waiting);
+    assert_eq!(run.progress.models[0].state, ModelState::Streaming);
+    assert_eq!(run.progress.models[1].state, ModelState::Waiting);
     app.update(ev(
         CouncilEvent::Stage1ModelComplete {
             model: "a/one".into(),
@@ -519,11 +534,17 @@ fn sending_streams_a_live_run_and_reloads_at_the_end() {
     ));
     let run = app.chat.run.as_ref().expect("running");
     assert_eq!(
-        run.models[0].finished,
+        run.progress.models[0].finished,
         Some(t0 + Duration::from_millis(2100))
     );
-    assert!(matches!(run.models[1].state, ModelState::Failed(_)));
-    assert_eq!((run.stage, run.answer.as_str()), (3, "Because"));
+    assert!(matches!(
+        run.progress.models[1].state,
+        ModelState::Failed(_)
+    ));
+    assert_eq!(
+        (run.progress.stage, run.progress.answer.as_str()),
+        (3, "Because")
+    );
     let done = match assistant(RunStatus::Partial, Some("Because.")) {
         Message::Assistant(a) => a,
         Message::User(_) => unreachable!("an assistant message"),
@@ -552,9 +573,11 @@ fn typing_without_a_conversation_creates_one_then_asks() {
         query: None,
         list: vec![],
     });
-    app.update(key(KeyCode::Tab));
-    app.update(key(KeyCode::Tab));
-    assert_eq!(app.chat.focus, Pane::Input);
+    assert_eq!(
+        app.chat.focus,
+        Pane::Input,
+        "the empty screen says: just type"
+    );
     typed(&mut app, "First question");
     assert_eq!(
         app.update(key(KeyCode::Enter)),
@@ -602,8 +625,11 @@ fn ctrl_c_during_a_run_asks_then_cancels_or_quits() {
     app.update(key(KeyCode::Enter));
     assert!(app.update(ctrl('c')).is_empty());
     assert!(matches!(app.chat.dialog, Some(Dialog::StopRun { .. })));
-    app.update(key(KeyCode::Esc));
-    assert!(app.chat.dialog.is_none() && !app.quit);
+    assert!(
+        app.update(key(KeyCode::Esc)).is_empty(),
+        "Esc keeps watching"
+    );
+    assert!(app.chat.dialog.is_none());
     app.update(ctrl('c'));
     assert_eq!(
         app.update(key(KeyCode::Char('y'))),
@@ -669,6 +695,7 @@ fn a_conversation_still_running_on_the_server_is_polled() {
 #[test]
 fn settings_save_remove_password_and_sign_out() {
     let mut app = signed_in(Instant::now());
+    app.update(key(KeyCode::Esc));
     assert_eq!(app.update(key(KeyCode::Char('s'))), vec![Effect::LoadKeys]);
     assert_eq!(app.screen, Screen::Settings);
     app.update(Event::KeysLoaded(vec![]));
@@ -751,11 +778,20 @@ fn help_opens_and_closes_and_ticks_only_animate_when_needed() {
     let now = Instant::now();
     let mut app = signed_in(now);
     app.update(key(KeyCode::Char('?')));
-    assert!(app.help);
-    app.update(key(KeyCode::Char('x')));
-    assert!(app.help, "other keys do nothing under the help");
+    assert!(app.help.is_none(), "? in the input box is a question mark");
+    assert_eq!(app.chat.input.0.lines().concat(), "?");
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help.is_some(), "F1 opens the help from anywhere");
     app.update(key(KeyCode::Esc));
-    assert!(!app.help);
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('?')));
+    assert!(app.help.is_some(), "outside the input ? is the help");
+    app.update(key(KeyCode::Char('j')));
+    assert_eq!(app.help, Some(1), "j scrolls the help");
+    app.update(key(KeyCode::Char('x')));
+    assert!(app.help.is_some(), "other keys do nothing under the help");
+    app.update(key(KeyCode::Esc));
+    assert!(app.help.is_none());
     let frame = app.frame;
     app.update(Event::Tick {
         now: now + Duration::from_millis(100),
@@ -873,4 +909,213 @@ fn y_copies_the_focused_answer_and_e_exports_the_conversation() {
     assert!(app.update(char_key('y')).is_empty());
     assert!(app.update(char_key('e')).is_empty());
     assert_eq!(app.chat.input.0.lines().concat(), "ye");
+}
+
+#[test]
+fn a_printable_key_that_is_no_command_types_into_the_input() {
+    let mut app = signed_in(Instant::now());
+    app.update(Event::ConversationsLoaded {
+        query: None,
+        list: vec![summary("Old", 1, 2)],
+    });
+    // From the list: `W` is no command there, so it and all that follows
+    // is the question.
+    app.chat.focus = Pane::Sidebar;
+    typed(&mut app, "Why is the sky blue?");
+    assert_eq!(app.chat.focus, Pane::Input);
+    assert_eq!(app.chat.input.0.lines().concat(), "Why is the sky blue?");
+    // From the conversation too; `j` there is a command, `w` is not.
+    app.chat.input = super::chat::Input::default();
+    app.chat.focus = Pane::Messages;
+    typed(&mut app, "what");
+    assert_eq!(app.chat.input.0.lines().concat(), "what");
+    // Control keys are never text.
+    app.chat.focus = Pane::Sidebar;
+    app.update(ctrl('x'));
+    assert_eq!(app.chat.focus, Pane::Sidebar);
+}
+
+#[test]
+fn back_from_settings_a_question_starting_with_s_arrives_whole() {
+    let mut app = signed_in(Instant::now());
+    app.update(Event::ConversationsLoaded {
+        query: None,
+        list: vec![],
+    });
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('s')));
+    assert_eq!(app.screen, Screen::Settings);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.screen, Screen::Chat);
+    assert_eq!(app.chat.focus, Pane::Input);
+    typed(&mut app, "so why is the sky blue?");
+    assert_eq!(app.chat.input.0.lines().concat(), "so why is the sky blue?");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Effect::CreateConversation {
+            models: None,
+            lead_model: None
+        }]
+    );
+}
+
+#[test]
+fn search_waits_for_a_pause_and_two_characters() {
+    let t0 = Instant::now();
+    let mut app = signed_in(t0);
+    let tick = |app: &mut App, ms: u64| {
+        app.update(Event::Tick {
+            now: t0 + Duration::from_millis(ms),
+            wall: wall(),
+        })
+    };
+    app.chat.focus = Pane::Sidebar;
+    app.update(key(KeyCode::Char('/')));
+    assert!(typed(&mut app, "r").is_empty());
+    assert!(
+        tick(&mut app, 1_000).is_empty(),
+        "one character searches nothing"
+    );
+    app.now = t0 + Duration::from_millis(1_000);
+    typed(&mut app, "u");
+    app.now = t0 + Duration::from_millis(1_150);
+    typed(&mut app, "s");
+    assert!(
+        tick(&mut app, 1_300).is_empty(),
+        "200 ms after the last key, not the first"
+    );
+    assert_eq!(
+        tick(&mut app, 1_350),
+        vec![Effect::LoadConversations {
+            query: Some("rus".into())
+        }]
+    );
+    assert!(tick(&mut app, 2_000).is_empty(), "sent once");
+    // Enter does not wait.
+    typed(&mut app, "t");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Effect::LoadConversations {
+            query: Some("rust".into())
+        }]
+    );
+    assert!(tick(&mut app, 5_000).is_empty());
+}
+
+#[test]
+fn local_mode_asks_for_the_key_first_and_never_offers_to_sign_out() {
+    let mut app = signed_in(Instant::now());
+    app.set_local();
+    app.update(Event::ConversationsLoaded {
+        query: None,
+        list: vec![],
+    });
+    let effects = app.update(Event::KeysLoaded(vec![]));
+    assert_eq!(
+        app.screen,
+        Screen::Settings,
+        "the first screen asks for the key"
+    );
+    assert_eq!(effects, vec![Effect::LoadKeys]);
+    assert_eq!(app.settings.focus, SettingsField::NewKey);
+    assert!(!app.settings.fields().contains(&SettingsField::SignOut));
+    assert!(!app.settings.fields().contains(&SettingsField::NewPassword));
+    // Tab goes round the key's rows only.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.settings.focus, SettingsField::NewKey);
+    app.update(Event::Paste("sk-or-v1-abcdef123456".into()));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Effect::SaveKey("sk-or-v1-abcdef123456".into())]
+    );
+    app.update(Event::KeySaved(ApiKeyResponse {
+        id: Uuid::new_v4(),
+        provider: "openrouter".into(),
+        key_hint: "...3456".into(),
+        created_at: wall(),
+        updated_at: wall(),
+    }));
+    assert_eq!(app.screen, Screen::Chat, "then straight on to asking");
+    assert_eq!(app.chat.focus, Pane::Input);
+    // Asked once: a later empty key list only says so.
+    app.update(Event::KeysLoaded(vec![]));
+    assert_eq!(app.screen, Screen::Chat);
+}
+
+#[test]
+fn the_sidebar_never_shares_a_row_with_half_a_box() {
+    let mut app = signed_in(Instant::now());
+    let s = summary("Open", 1, 2);
+    assert_eq!(app.chat.sidebar(120), SidebarMode::Column(32));
+    assert_eq!(
+        app.chat.sidebar(80),
+        SidebarMode::Column(26),
+        "nothing open yet"
+    );
+    assert_eq!(app.chat.sidebar(79), SidebarMode::Hidden);
+    app.update(Event::ConversationLoaded(Box::new(conversation(
+        &s,
+        vec![],
+    ))));
+    assert_eq!(
+        app.chat.sidebar(99),
+        SidebarMode::Hidden,
+        "the answer gets the width"
+    );
+    app.update(Event::Resize(70, 20));
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('b')));
+    assert_eq!(app.chat.focus, Pane::Sidebar);
+    assert_eq!(
+        app.chat.sidebar(70),
+        SidebarMode::Overlay,
+        "the whole width"
+    );
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.chat.sidebar(70), SidebarMode::Hidden);
+    assert_eq!(app.chat.focus, Pane::Input);
+}
+
+#[test]
+fn every_hint_shown_is_a_key_that_works() {
+    let mut app = signed_in(Instant::now());
+    app.update(Event::ConversationsLoaded {
+        query: None,
+        list: vec![summary("Old", 1, 2)],
+    });
+    for pane in [Pane::Sidebar, Pane::Messages, Pane::Input] {
+        app.chat.focus = pane;
+        for (keys, word) in crate::keymap::hints(&app.scopes()) {
+            let found = crate::keymap::BINDINGS.iter().any(|b| {
+                b.shown == keys && b.hint == Some(word) && app.scopes().contains(&b.scope)
+            });
+            assert!(found, "{keys} {word} in {pane:?}");
+        }
+    }
+}
+
+#[test]
+fn local_mode_signs_in_again_when_the_session_ends() {
+    let mut app = signed_in(Instant::now());
+    app.set_local();
+    let expired = Failure {
+        message: "Your session has expired. Please sign in again.".into(),
+        status: None,
+        session_expired: true,
+    };
+    let effects = app.update(Event::Failed {
+        what: Request::Conversations,
+        error: expired,
+    });
+    assert_eq!(effects, vec![Effect::SignInLocally]);
+    assert_eq!(app.screen, Screen::Chat, "no form to fill in");
+    // If that fails too, the forms are the way on.
+    app.update(Event::LocalSignInFailed("the file is gone".into()));
+    assert_eq!(app.screen, Screen::Login);
+    assert!(!app.local);
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("the file is gone")
+    );
 }

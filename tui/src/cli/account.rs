@@ -84,7 +84,7 @@ pub(crate) async fn logout(options: &Options) -> Result<u8, CliError> {
     let config = store.get();
     if config.refresh_token.is_none() {
         if config.access_token.is_some() {
-            store.update(crate::config::ConfigFile::clear_session)?;
+            store.update(council_client::state::ConfigFile::clear_session)?;
         }
         eprintln!("Not signed in.");
         return Ok(EXIT_OK);

@@ -6,13 +6,16 @@ use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
 use council_shared::{AssistantMessage, Conversation, CouncilEvent, Message, RunStatus, validate};
+
+use crate::app::{Milestone, RunProgress};
+use crate::usage::Spend;
 use futures_util::StreamExt;
 use uuid::Uuid;
 
 use super::{CliError, Context, EXIT_OK, EXIT_PARTIAL, print_stdout, with_context};
-use crate::client::{ClientError, EventStream};
 use crate::runtime::Options;
 use crate::screens::spinner;
+use council_client::{ClientError, EventStream};
 
 /// How often the in-place status line moves (spinner, timer).
 const TICK: Duration = Duration::from_millis(100);
@@ -288,6 +291,7 @@ async fn report(
         text.push('\n');
         print_stdout(&text)?;
     }
+    eprintln!("council: {}", summary(&message));
     match message.status {
         RunStatus::Complete => Ok(EXIT_OK),
         RunStatus::Partial => {
@@ -311,6 +315,24 @@ async fn report(
     }
 }
 
+/// `3 models · 12.4k tok · $0.031 · 37s`: what the council used, in one
+/// line on stderr (an unknown cost is `$?`, never `$0`).
+fn summary(message: &AssistantMessage) -> String {
+    let models = message.stage1.len()
+        + message
+            .metadata
+            .failures
+            .iter()
+            .filter(|f| f.stage == 1)
+            .count();
+    let models = if models == 1 {
+        "1 model".to_owned()
+    } else {
+        format!("{models} models")
+    };
+    format!("{models} · {}", Spend::of_answer(message).label())
+}
+
 fn print_json(message: &AssistantMessage) -> Result<(), CliError> {
     let mut text = serde_json::to_string_pretty(message)
         .map_err(|e| CliError::new(format!("cannot encode the answer: {e}")))?;
@@ -326,27 +348,12 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// How one council model is doing in stage 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ModelState {
-    Waiting,
-    Streaming,
-    Done,
-    Failed,
-}
-
 /// The progress on stderr. Every step is a line; on a terminal a status
-/// line below them is redrawn in place (spinner, counts, time).
+/// line below them is redrawn in place (spinner, counts, time). The run's
+/// state is the chat screen's reducer, [`RunProgress`].
 struct Progress {
     fancy: bool,
-    started: Instant,
-    models: Vec<(String, ModelState)>,
-    /// 0 before the council starts, then 1–3.
-    stage: u8,
-    ranked: usize,
-    rankers: usize,
-    lead: Option<String>,
-    answer_chars: usize,
+    run: RunProgress,
     frame: u64,
     /// The status line is on the screen (and must be cleared first).
     shown: bool,
@@ -356,136 +363,56 @@ impl Progress {
     fn new(fancy: bool) -> Self {
         Self {
             fancy,
-            started: Instant::now(),
-            models: vec![],
-            stage: 0,
-            ranked: 0,
-            rankers: 0,
-            lead: None,
-            answer_chars: 0,
+            run: RunProgress::new(Instant::now()),
             frame: 0,
             shown: false,
         }
     }
 
-    fn secs(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
-    }
-
     fn event(&mut self, event: &CouncilEvent) {
-        match event {
-            CouncilEvent::Stage1Start { models } => {
-                self.stage = 1;
-                self.models = models
-                    .iter()
-                    .map(|m| (m.clone(), ModelState::Waiting))
-                    .collect();
-                self.line(&format!(
+        if let Some(step) = self.run.apply(event.clone(), Instant::now()) {
+            let text = match step {
+                Milestone::Asking(models) => format!(
                     "stage 1: asking {} models: {}",
                     models.len(),
                     models.join(", ")
-                ));
-            }
-            CouncilEvent::Stage1Delta { model, .. } => {
-                self.set(model, ModelState::Streaming);
-            }
-            CouncilEvent::Stage1ModelComplete { model, .. } => {
-                self.set(model, ModelState::Done);
-                self.line(&format!("stage 1: {model} answered ({:.1}s)", self.secs()));
-            }
-            CouncilEvent::Stage1ModelError { model, error } => {
-                self.set(model, ModelState::Failed);
-                self.line(&format!("stage 1: {model} failed: {error}"));
-            }
-            CouncilEvent::Stage2Start => {
-                self.stage = 2;
-                self.rankers = self.count(ModelState::Done);
-                self.line("stage 2: the models rank the anonymised answers");
-            }
-            CouncilEvent::Stage2ModelComplete { model, .. } => {
-                self.ranked += 1;
-                self.line(&format!("stage 2: {model} ranked the answers"));
-            }
-            CouncilEvent::Stage2Complete { metadata, .. } => {
-                if let Some(best) = metadata.aggregate_rankings.first() {
-                    self.line(&format!(
-                        "stage 2: ranked best: {} (average rank {:.2})",
-                        best.model, best.average_rank
-                    ));
+                ),
+                Milestone::Answered { model, secs } => {
+                    format!("stage 1: {model} answered ({secs:.1}s)")
                 }
-            }
-            CouncilEvent::Stage3Start { model } => {
-                self.stage = 3;
-                self.lead = Some(model.clone());
-                self.line(&format!("stage 3: {model} writes the final answer"));
-            }
-            CouncilEvent::Stage3Delta { delta } => {
-                self.answer_chars += delta.chars().count();
-            }
-            CouncilEvent::Stage3Complete { .. } => {
-                self.line(&format!("stage 3: done ({:.1}s)", self.secs()));
-            }
-            CouncilEvent::TitleComplete { data } => {
-                self.line(&format!("title: {}", data.title));
-            }
-            CouncilEvent::Complete { message } => {
-                self.line(&format!(
-                    "done: {} after {:.1}s",
-                    message.status.as_str(),
-                    self.secs()
-                ));
-            }
-            // The reason is the command's error message.
-            CouncilEvent::Error { .. }
-            | CouncilEvent::MessageCreated { .. }
-            | CouncilEvent::Stage1Complete { .. } => {}
-        }
-        if self.fancy {
+                Milestone::ModelFailed { model, error } => {
+                    format!("stage 1: {model} failed: {error}")
+                }
+                Milestone::RankingStarted => {
+                    "stage 2: the models rank the anonymised answers".to_owned()
+                }
+                Milestone::Ranked { model } => format!("stage 2: {model} ranked the answers"),
+                Milestone::Best {
+                    model,
+                    average_rank,
+                } => format!("stage 2: ranked best: {model} (average rank {average_rank:.2})"),
+                Milestone::Writing { model } => {
+                    format!("stage 3: {model} writes the final answer")
+                }
+                Milestone::Written { secs } => format!("stage 3: done ({secs:.1}s)"),
+                Milestone::Titled(title) => format!("title: {title}"),
+                Milestone::Finished { status, secs } => {
+                    format!("done: {} after {secs:.1}s", status.as_str())
+                }
+                // The reason is the command's error message.
+                Milestone::Failed(_) => return,
+            };
+            self.line(&text);
+        } else if self.fancy {
             self.redraw();
         }
     }
 
-    fn set(&mut self, model: &str, state: ModelState) {
-        if let Some(m) = self.models.iter_mut().find(|(name, _)| name == model) {
-            m.1 = state;
-        }
-    }
-
-    fn count(&self, state: ModelState) -> usize {
-        self.models.iter().filter(|(_, s)| *s == state).count()
-    }
-
     /// The status line's text.
     fn status(&self) -> String {
-        let secs = self.started.elapsed().as_secs();
+        let secs = self.run.started.elapsed().as_secs();
         let clock = format!("{}:{:02}", secs / 60, secs % 60);
-        let what = match self.stage {
-            0 => "sending the question".to_owned(),
-            1 => {
-                let failed = self.count(ModelState::Failed);
-                let failed = if failed > 0 {
-                    format!(", {failed} failed")
-                } else {
-                    String::new()
-                };
-                let streaming = match self.count(ModelState::Streaming) {
-                    0 => String::new(),
-                    n => format!(" · {n} streaming"),
-                };
-                format!(
-                    "stage 1 · {}/{} answered{failed}{streaming}",
-                    self.count(ModelState::Done),
-                    self.models.len(),
-                )
-            }
-            2 => format!("stage 2 · {}/{} rankings", self.ranked, self.rankers),
-            _ => format!(
-                "stage 3 · {} writing · {} chars",
-                self.lead.as_deref().unwrap_or("the lead"),
-                self.answer_chars
-            ),
-        };
-        format!("{} {what} · {clock}", spinner(self.frame))
+        format!("{} {} · {clock}", spinner(self.frame), self.run.summary())
     }
 
     /// A step: a line of its own (above the status line on a terminal).
@@ -511,16 +438,8 @@ impl Progress {
         }
         self.frame = self.frame.wrapping_add(1);
         let width = crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w));
-        let mut status = String::new();
-        let mut used = 0;
-        for c in one_line(&self.status()).chars() {
-            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-            if used + w >= width {
-                break;
-            }
-            used += w;
-            status.push(c);
-        }
+        // One cell short of the width: a full line would wrap the cursor.
+        let status = crate::text::fit(&one_line(&self.status()), width.saturating_sub(1));
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{status}");
         let _ = err.flush();

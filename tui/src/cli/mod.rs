@@ -16,10 +16,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::client::{Client, ClientError};
-use crate::config::{ConfigError, ConfigFile};
-use crate::local::LocalServer;
-use crate::runtime::{self, Options};
+use crate::runtime::{self, Connection, Options};
+use council_client::state::{ConfigError, ConfigFile};
+use council_client::{Client, ClientError};
 
 pub use account::{CredentialsArgs, KeySetArgs};
 pub use ask::AskArgs;
@@ -214,7 +213,7 @@ impl Store {
 pub(crate) struct Context {
     pub(crate) client: Client,
     pub(crate) store: Arc<Store>,
-    local: Option<LocalServer>,
+    connection: Connection,
 }
 
 impl Context {
@@ -224,18 +223,42 @@ impl Context {
         let store = Store::load(options.config_path.clone())?;
         let config = store.get();
         let server = runtime::chosen_server(options.server.clone(), &config);
-        if signed_in && !(config.signed_in() && config.session_is_for(server.as_deref())) {
+        let local = server.is_none() && cfg!(feature = "local");
+        // Local mode signs in by itself, once its server runs.
+        if signed_in && !local && !(config.signed_in() && config.session_is_for(server.as_deref()))
+        {
             return Err(not_signed_in(&config));
         }
         let connection = runtime::connect(options.server.clone(), &config)
             .await
             .map_err(|e| CliError::new(format!("{e:#}")))?;
         store.watch(&connection.client, connection.server.clone());
-        Ok(Context {
-            client: connection.client,
+        if let Some(warning) = connection.local_warning() {
+            eprintln!("council: warning: {warning}");
+        }
+        if let Some(session) = connection.client.session()
+            && connection.local_account().is_some()
+        {
+            // Signed in before the watch began: saved here.
+            store
+                .update(|c| c.remember_session(session.access_token, session.refresh_token, None))
+                .map_err(CliError::from)?;
+        }
+        let context = Context {
+            client: connection.client.clone(),
             store,
-            local: connection.local,
-        })
+            connection,
+        };
+        if signed_in && context.client.session().is_none() {
+            let problem = context.connection.local_problem().map(str::to_owned);
+            let config = context.store.get();
+            context.finish().await?;
+            return Err(match problem {
+                Some(p) => CliError::new(p),
+                None => not_signed_in(&config),
+            });
+        }
+        Ok(context)
     }
 
     /// A client error as the user should read it here.
@@ -252,9 +275,7 @@ impl Context {
     /// Stops the local server, if any, and reports a session that could not
     /// be saved.
     async fn finish(self) -> Result<(), CliError> {
-        if let Some(local) = self.local {
-            local.stop().await;
-        }
+        self.connection.close().await;
         match self.store.take_save_error() {
             Some(e) => Err(CliError::new(format!(
                 "the session could not be saved: {e}"
@@ -283,7 +304,9 @@ pub(crate) async fn with_context<T>(
 /// session to use.
 pub(crate) fn ensure_signed_in(options: &Options) -> Result<(), CliError> {
     let config = Store::load(options.config_path.clone())?.get();
-    if config.signed_in() {
+    let local = runtime::chosen_server(options.server.clone(), &config).is_none();
+    // Local mode signs in with its own account once its server runs.
+    if config.signed_in() || local && cfg!(feature = "local") {
         Ok(())
     } else {
         Err(not_signed_in(&config))

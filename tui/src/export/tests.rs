@@ -76,6 +76,7 @@ fn answer(status: RunStatus, final_answer: Option<&str>, error: Option<&str>) ->
                 error: "timed out\nafter 120 s".into(),
             }],
             usage: Usage::default(),
+            ..Metadata::default()
         },
         error: error.map(str::to_owned),
     }))

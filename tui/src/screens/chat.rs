@@ -1,5 +1,6 @@
-//! The chat screen at any size: the sidebar (folded away below 100
-//! columns), the conversation or an answer's stages, the input box.
+//! The chat screen at any size: the sidebar (beside the conversation, or
+//! folded away on narrow terminals), the conversation or an answer's
+//! stages, the input box.
 
 use council_shared::Message;
 use ratatui::Frame;
@@ -9,11 +10,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::messages::{RenderCache, lay_out, short};
 use super::{dialog, frame_block, spinner};
-use crate::app::{App, Dialog, NARROW_WIDTH, Pane, StageView};
+use crate::app::{App, Dialog, Pane, SidebarMode, StageView};
 use crate::markdown;
+use crate::text::{fit, width as cells};
 use crate::theme::Theme;
-
-const SIDEBAR_WIDTH: u16 = 32;
+use crate::usage::{Spend, percent};
 
 pub(super) fn draw(
     frame: &mut Frame<'_>,
@@ -23,15 +24,17 @@ pub(super) fn draw(
     theme: &Theme,
 ) {
     let chat = &app.chat;
-    let wide = area.width >= NARROW_WIDTH;
-    let main = if wide {
-        let [side, main] =
-            Layout::horizontal([Constraint::Length(SIDEBAR_WIDTH), Constraint::Min(20)])
-                .areas(area);
-        draw_sidebar(frame, side, app, theme);
-        main
-    } else {
-        area
+    let mode = chat.sidebar(area.width);
+    // The sidebar takes a column of its own or the whole area: boxes are
+    // never drawn over one another.
+    let main = match mode {
+        SidebarMode::Column(width) if area.width > width + 20 => {
+            let [side, main] =
+                Layout::horizontal([Constraint::Length(width), Constraint::Min(20)]).areas(area);
+            draw_sidebar(frame, side, app, theme);
+            main
+        }
+        _ => area,
     };
     let input_height = u16::try_from(chat.input.0.lines().len())
         .unwrap_or(1)
@@ -44,13 +47,14 @@ pub(super) fn draw(
         None => draw_conversation(frame, messages, app, cache, theme),
     }
     draw_input(frame, input, app, theme);
-    if !wide && chat.sidebar_visible(area.width) {
-        let side = Rect {
-            width: SIDEBAR_WIDTH.min(area.width),
-            ..area
-        };
-        frame.render_widget(Clear, side);
-        draw_sidebar(frame, side, app, theme);
+    let covered = match mode {
+        SidebarMode::Overlay => true,
+        SidebarMode::Column(width) => area.width <= width + 20,
+        SidebarMode::Hidden => false,
+    };
+    if covered {
+        frame.render_widget(Clear, area);
+        draw_sidebar(frame, area, app, theme);
     }
     draw_dialog(frame, area, app, theme);
 }
@@ -71,10 +75,19 @@ fn ago(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> 
 fn draw_sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let chat = &app.chat;
     let focused = chat.focus == Pane::Sidebar;
-    let block = frame_block(" Council ", focused, theme);
+    let block = frame_block(
+        fit(" Council ", usize::from(area.width).saturating_sub(2)),
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [filter, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let filter = Rect {
+        x: filter.x + 1,
+        width: filter.width.saturating_sub(1),
+        ..filter
+    };
     match &chat.filter {
         Some(input) => {
             let [slash, field] =
@@ -87,22 +100,39 @@ fn draw_sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         None => {
             let text = match &chat.query {
                 Some(q) => format!("/ {q}"),
-                None => "/ filter".into(),
+                None => "/ search".into(),
             };
-            frame.render_widget(Paragraph::new(Span::styled(text, theme.dim())), filter);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    fit(&text, usize::from(filter.width)),
+                    theme.dim(),
+                )),
+                filter,
+            );
         }
     }
     if chat.conversations.is_empty() {
-        let text = if chat.loading {
-            format!("{} loading…", spinner(app.frame))
+        let lines: Vec<Line<'static>> = if chat.loading {
+            vec![Line::from(format!("{} loading…", spinner(app.frame)))]
         } else if chat.query.is_some() {
-            "No conversation matches.".into()
+            vec![Line::from("No conversation matches.")]
         } else {
-            "No conversations yet.\nType a question below, or press n.".into()
+            vec![
+                Line::from("No conversations yet."),
+                Line::default(),
+                Line::from("n starts one with a council you pick."),
+            ]
+        };
+        let padded = Rect {
+            x: list.x + 1,
+            width: list.width.saturating_sub(2),
+            ..list
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.dim())).wrap(Wrap { trim: true }),
-            list,
+            Paragraph::new(lines)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+            padded,
         );
         return;
     }
@@ -119,7 +149,7 @@ fn draw_sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .take(per_page)
     {
         let selected = i == chat.selected;
-        let title: String = truncate(&c.title, width);
+        let title = fit(&c.title, width);
         let marker = if selected { "▶ " } else { "  " };
         let style = if selected && focused {
             theme.selected()
@@ -138,48 +168,71 @@ fn draw_sidebar(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             format!("{} msgs", c.message_count)
         };
         lines.push(Line::from(Span::styled(
-            format!("  {count} · {}", ago(c.updated_at, app.wall)),
+            fit(
+                &format!("  {count} · {}", ago(c.updated_at, app.wall)),
+                width + 2,
+            ),
             theme.dim(),
         )));
     }
     frame.render_widget(Paragraph::new(lines), list);
 }
 
-/// Cuts to `width` display cells, with an ellipsis.
-fn truncate(text: &str, width: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    if UnicodeWidthStr::width(text) <= width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w + 1 > width {
-            break;
+/// The conversation box's title (left) and its facts (right), fitted to
+/// `width` columns: the facts shorten first (the total spend is kept
+/// longest), then the title is cut with `…`.
+fn conversation_title(app: &App, width: u16) -> (String, String) {
+    let room = usize::from(width).saturating_sub(4);
+    let Some(c) = &app.chat.current else {
+        return (fit(" The Council ", room + 2), String::new());
+    };
+    let models = if c.models.len() == 1 {
+        "1 model".to_owned()
+    } else {
+        format!("{} models", c.models.len())
+    };
+    let spend = Spend::of_conversation(c).map(|s| s.label_without_time());
+    let with = |facts: &[&str]| {
+        let facts: Vec<&str> = facts.iter().copied().filter(|f| !f.is_empty()).collect();
+        if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" {} ", facts.join(" · "))
         }
-        out.push(c);
-        used += w;
+    };
+    let lead = format!("lead {}", short(&c.lead_model));
+    let spend = spend.unwrap_or_default();
+    let title = format!(" {} ", c.title);
+    for right in [
+        with(&[&models, &lead, &spend]),
+        with(&[&models, &spend]),
+        with(&[&spend]),
+    ] {
+        if cells(&title) + cells(&right) < room {
+            return (title, right);
+        }
     }
-    out.push('…');
-    out
+    let right = spend_only(app);
+    let left_room = room.saturating_sub(cells(&right) + 1).max(room.min(12));
+    let right = if cells(&right) + left_room + 1 > room {
+        String::new()
+    } else {
+        right
+    };
+    (
+        format!(" {} ", fit(&c.title, left_room.saturating_sub(2))),
+        right,
+    )
 }
 
-fn conversation_title(app: &App) -> (String, String) {
-    match &app.chat.current {
-        Some(c) => {
-            let models = if c.models.len() == 1 {
-                "1 model".into()
-            } else {
-                format!("{} models", c.models.len())
-            };
-            (
-                format!(" {} ", c.title),
-                format!(" {models} · lead {} ", short(&c.lead_model)),
-            )
-        }
-        None => (" The Council ".into(), String::new()),
-    }
+/// The total spend alone, for the narrowest title bars.
+fn spend_only(app: &App) -> String {
+    app.chat
+        .current
+        .as_ref()
+        .and_then(Spend::of_conversation)
+        .map(|s| format!(" {} ", s.cost))
+        .unwrap_or_default()
 }
 
 fn draw_conversation(
@@ -190,24 +243,43 @@ fn draw_conversation(
     theme: &Theme,
 ) {
     let chat = &app.chat;
-    let (title, right) = conversation_title(app);
+    let (title, right) = conversation_title(app, area.width);
     let block = frame_block(title, chat.focus == Pane::Messages, theme)
         .title_top(Line::from(Span::styled(right, theme.dim())).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(conv) = &chat.current else {
-        let text = if chat.loading {
-            format!("{} loading…", spinner(app.frame))
+        let lines: Vec<Line<'static>> = if chat.loading {
+            vec![Line::from(format!("{} loading…", spinner(app.frame)))]
         } else {
-            "Pick a conversation on the left (Enter), start a new one (n),\nor just type a question below.".into()
+            vec![
+                Line::from(
+                    "Type a question below and press Enter: every model of the council \
+                     answers, ranks the others' answers, and the lead model writes the \
+                     final answer.",
+                ),
+                Line::default(),
+                Line::from(
+                    "Tab moves to the conversation list (Enter opens one, n starts one \
+                     with a council you pick). ? lists every key.",
+                ),
+            ]
+        };
+        let text_area = Rect {
+            x: inner.x + 1,
+            width: inner.width.saturating_sub(2),
+            ..inner
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.dim())).wrap(Wrap { trim: true }),
-            inner,
+            Paragraph::new(lines)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+            text_area,
         );
         return;
     };
-    let width = inner.width.saturating_sub(1).max(10);
+    // A column of margin on each side: text never touches a border.
+    let width = inner.width.saturating_sub(2).max(10);
     let run = chat.run.as_ref().filter(|r| r.conversation == conv.id);
     let laid = lay_out(
         conv,
@@ -239,7 +311,7 @@ fn draw_conversation(
     let visible = laid.window(top, height);
     let area = Rect {
         x: inner.x + 1,
-        width: inner.width.saturating_sub(1),
+        width: inner.width.saturating_sub(2),
         ..inner
     };
     frame.render_widget(Paragraph::new(visible), area);
@@ -267,8 +339,13 @@ fn draw_stages(frame: &mut Frame<'_>, area: Rect, app: &App, view: StageView, th
     )));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [tabs_area, body_area] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
+    let [tabs_area, share_area, _, body_area] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
     let mut names: Vec<String> = if view.stage == 1 {
         a.stage1
             .iter()
@@ -297,7 +374,31 @@ fn draw_stages(frame: &mut Frame<'_>, area: Rect, app: &App, view: StageView, th
         Paragraph::new(Line::from(spans)).wrap(Wrap { trim: false }),
         tabs_area,
     );
-    let width = body_area.width.saturating_sub(1).max(10);
+    let tab_model = if view.stage == 1 {
+        a.stage1.get(view.tab).map(|r| r.model.as_str())
+    } else {
+        a.stage2.get(view.tab).map(|r| r.model.as_str())
+    };
+    let share = match tab_model {
+        Some(model) => match Spend::of_model(a, model) {
+            Some((spend, part)) => {
+                let part = part
+                    .map(|p| format!(" · {} of the cost", percent(p)))
+                    .unwrap_or_default();
+                format!("{}: {}{part}", short(model), spend.label())
+            }
+            None => format!("{}: {}", short(model), "? tok · $? · ?s"),
+        },
+        None => format!("This answer: {}", Spend::of_answer(a).label()),
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            fit(&format!(" {share}"), usize::from(share_area.width)),
+            theme.dim(),
+        )),
+        share_area,
+    );
+    let width = body_area.width.saturating_sub(2).max(10);
     let mut lines: Vec<Line<'static>> = Vec::new();
     if view.stage == 1 {
         match a.stage1.get(view.tab) {
@@ -355,7 +456,7 @@ fn draw_stages(frame: &mut Frame<'_>, area: Rect, app: &App, view: StageView, th
     let visible: Vec<Line<'static>> = lines.into_iter().skip(top).take(height).collect();
     let body = Rect {
         x: body_area.x + 1,
-        width: body_area.width.saturating_sub(1),
+        width: body_area.width.saturating_sub(2),
         ..body_area
     };
     frame.render_widget(Paragraph::new(visible), body);
@@ -364,11 +465,23 @@ fn draw_stages(frame: &mut Frame<'_>, area: Rect, app: &App, view: StageView, th
 fn draw_input(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let chat = &app.chat;
     let focused = chat.focus == Pane::Input && chat.dialog.is_none();
-    let title = if chat.run.is_some() {
-        " Ask the council (a council is running) "
+    let room = usize::from(area.width).saturating_sub(2);
+    let choices: &[&str] = if chat.run.is_some() {
+        &[
+            " Ask the council (a council is running) ",
+            " Ask (running) ",
+        ]
     } else {
-        " Ask the council (Enter send · Alt-Enter newline) "
+        &[
+            " Ask the council (Enter send · Alt-Enter newline) ",
+            " Ask the council (Enter send) ",
+            " Ask the council ",
+        ]
     };
+    let title = choices
+        .iter()
+        .find(|t| cells(t) <= room)
+        .map_or_else(|| fit(" Ask ", room), |t| (*t).to_owned());
     let mut t = chat.input.0.clone();
     t.set_block(
         Block::default()
@@ -417,15 +530,28 @@ fn draw_dialog(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ];
             dialog(frame, area, "Stop the council?", lines, 60, theme);
         }
-        Dialog::Rename { input, .. } => {
-            let rect = super::centered(area, 60, 5);
+        Dialog::Rename { input, error, .. } => {
+            let rect = super::centered(area, 60, 6);
             frame.render_widget(Clear, rect);
-            let block = frame_block(" Rename · Enter to save, Esc to cancel ", true, theme);
+            let title = fit(
+                " Rename · Enter to save, Esc to cancel ",
+                usize::from(rect.width).saturating_sub(2),
+            );
+            let block = frame_block(title, true, theme);
             let inner = block.inner(rect);
             frame.render_widget(block, rect);
-            let [field, _] =
+            let [field, message] =
                 Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(inner);
             super::auth::draw_input(frame, field, input, true, theme);
+            if let Some(e) = error {
+                frame.render_widget(
+                    Paragraph::new(Span::styled(
+                        fit(&format!("✖ {e}"), usize::from(message.width)),
+                        theme.error(),
+                    )),
+                    message,
+                );
+            }
         }
         Dialog::NewConversation {
             models,

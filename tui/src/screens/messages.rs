@@ -12,7 +12,9 @@ use ratatui::text::{Line, Span};
 use super::spinner;
 use crate::app::{LiveRun, ModelState};
 use crate::markdown;
+use crate::text::{fit, width as cells};
 use crate::theme::Theme;
+use crate::usage::Spend;
 
 /// Rendered bodies of finished messages, by message id and width.
 #[derive(Debug, Default)]
@@ -254,6 +256,10 @@ fn status_span(status: RunStatus, frame: u64, theme: &Theme) -> Span<'static> {
     }
 }
 
+/// `▶ Council · final answer by gemini-3-pro · 09:45   12.4k tok · $0.031 ·
+/// 37s  ✔ complete`, shortened to `width`: "final answer by" goes first,
+/// then the time, then the lead's name is cut; the spend and the status
+/// stay whole, two columns apart from the rest.
 fn assistant_header(
     a: &AssistantMessage,
     selected: bool,
@@ -263,28 +269,43 @@ fn assistant_header(
     theme: &Theme,
 ) -> Line<'static> {
     let marker = if selected { "▶ " } else { "" };
-    let who = match &a.stage3 {
-        Some(s) => format!(
-            "{marker}Council · final answer by {} · {}",
-            short(&s.model),
-            clock(a.created_at, offset)
-        ),
-        None => format!("{marker}Council · {}", clock(a.created_at, offset)),
-    };
+    let time = clock(a.created_at, offset);
     let status = status_span(a.status, frame, theme);
-    let used = unicode_width::UnicodeWidthStr::width(who.as_str())
-        + unicode_width::UnicodeWidthStr::width(status.content.as_ref());
-    let gap = usize::from(width).saturating_sub(used + 1).max(2);
+    let spend = if a.status == RunStatus::Running {
+        String::new()
+    } else {
+        Spend::of_answer(a).label()
+    };
+    let right = cells(&spend) + cells(status.content.as_ref()) + 2;
+    let room = usize::from(width).saturating_sub(right + 2);
+    let who = match &a.stage3 {
+        Some(s) => {
+            let lead = short(&s.model);
+            [
+                format!("{marker}Council · final answer by {lead} · {time}"),
+                format!("{marker}Council · {lead} · {time}"),
+                format!("{marker}Council · {lead}"),
+            ]
+            .into_iter()
+            .find(|t| cells(t) <= room)
+            .unwrap_or_else(|| fit(&format!("{marker}Council · {lead}"), room))
+        }
+        None => fit(&format!("{marker}Council · {time}"), room),
+    };
+    let used = cells(&who) + right;
+    let gap = usize::from(width).saturating_sub(used).max(2);
     let style = if selected {
         theme.accent_bold()
     } else {
         theme.accent()
     };
-    Line::from(vec![
-        Span::styled(who, style),
-        Span::raw(" ".repeat(gap)),
-        status,
-    ])
+    let mut spans = vec![Span::styled(who, style), Span::raw(" ".repeat(gap))];
+    if !spend.is_empty() {
+        spans.push(Span::styled(spend, theme.dim()));
+        spans.push(Span::raw("  "));
+    }
+    spans.push(status);
+    Line::from(spans)
 }
 
 fn assistant_body(a: &AssistantMessage, width: u16, theme: &Theme) -> Vec<Line<'static>> {
@@ -295,18 +316,29 @@ fn assistant_body(a: &AssistantMessage, width: u16, theme: &Theme) -> Vec<Line<'
         (None, None) => {}
     }
     if !a.stage1.is_empty() {
+        // Whole parts only, as many as fit: the first always.
         let failed = a.metadata.failures.len();
-        let mut spans = vec![Span::styled(
+        let mut parts = vec![(
             format!("▸ Stage 1 · {} answers", a.stage1.len()),
             theme.dim(),
         )];
         if failed > 0 {
-            spans.push(Span::styled(format!(" ({failed} failed)"), theme.warn()));
+            parts.push((format!(" ({failed} failed)"), theme.warn()));
         }
         if !a.stage2.is_empty() {
-            spans.push(Span::styled("   ▸ Stage 2 · rankings", theme.dim()));
+            parts.push(("   ▸ Stage 2 · rankings".to_owned(), theme.dim()));
         }
-        spans.push(Span::styled("   (Enter to expand)", theme.dim()));
+        parts.push(("   (Enter to expand)".to_owned(), theme.dim()));
+        let mut used = 0;
+        let mut spans = Vec::new();
+        for (i, (text, style)) in parts.into_iter().enumerate() {
+            let w = cells(&text);
+            if i > 0 && used + w > usize::from(width) {
+                break;
+            }
+            used += w;
+            spans.push(Span::styled(text, style));
+        }
         lines.push(Line::from(spans));
     }
     lines
@@ -315,7 +347,8 @@ fn assistant_body(a: &AssistantMessage, width: u16, theme: &Theme) -> Vec<Line<'
 /// A council running now: each model's state, the stages' progress and
 /// the final answer as it streams.
 fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> Vec<Line<'static>> {
-    let secs = now.saturating_duration_since(run.started).as_secs();
+    let progress = &run.progress;
+    let secs = now.saturating_duration_since(progress.started).as_secs();
     let mut lines = vec![Line::from(vec![
         Span::styled("Council · ", theme.accent()),
         Span::styled(
@@ -325,18 +358,13 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
         Span::styled(if run.stopping { "  stopping…" } else { "" }, theme.warn()),
     ])];
     lines.push(Line::from(Span::styled(" Stage 1", super::bold())));
-    if run.models.is_empty() {
+    if progress.models.is_empty() {
         lines.push(Line::from(Span::styled("   waiting", theme.dim())));
     }
-    for m in &run.models {
+    for m in &progress.models {
         let took = m
             .finished
-            .map(|f| {
-                format!(
-                    " {:.1}s",
-                    f.saturating_duration_since(run.started).as_secs_f64()
-                )
-            })
+            .map(|f| format!(" {:.1}s", progress.secs(f)))
             .unwrap_or_default();
         let line = match &m.state {
             ModelState::Waiting => Line::from(vec![
@@ -355,8 +383,8 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
                 Span::styled(took, theme.dim()),
             ]),
             ModelState::Failed(e) => {
-                let room = usize::from(width).saturating_sub(8 + short(&m.model).len());
-                let e: String = e.chars().take(room).collect();
+                let room = usize::from(width).saturating_sub(6 + cells(short(&m.model)));
+                let e = fit(e, room);
                 Line::from(vec![
                     Span::styled("   ✖ ", theme.error()),
                     Span::raw(short(&m.model).to_owned()),
@@ -366,24 +394,27 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
         };
         lines.push(line);
     }
-    let stage2 = match run.stage {
-        1 => Span::styled("waiting", theme.dim()),
+    let stage2 = match progress.stage {
+        0 | 1 => Span::styled("waiting", theme.dim()),
         2 => Span::styled(
             format!(
                 "{} {}/{} evaluations",
                 spinner(frame),
-                run.stage2_done,
-                run.stage2_total
+                progress.stage2_done,
+                progress.stage2_total
             ),
             theme.accent(),
         ),
-        _ => Span::styled(format!("✔ {} evaluations", run.stage2_done), theme.ok()),
+        _ => Span::styled(
+            format!("✔ {} evaluations", progress.stage2_done),
+            theme.ok(),
+        ),
     };
     lines.push(Line::from(vec![
         Span::styled(" Stage 2  ", super::bold()),
         stage2,
     ]));
-    let stage3 = match (&run.lead, run.stage) {
+    let stage3 = match (&progress.lead, progress.stage) {
         (Some(lead), 3) => Span::styled(
             format!(
                 "{} {} is writing the final answer",
@@ -398,9 +429,9 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
         Span::styled(" Stage 3  ", super::bold()),
         stage3,
     ]));
-    if !run.answer.is_empty() {
+    if !progress.answer.is_empty() {
         lines.push(Line::default());
-        lines.extend(markdown::render(&run.answer, width, theme));
+        lines.extend(markdown::render(&progress.answer, width, theme));
     }
     lines
 }

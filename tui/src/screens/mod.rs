@@ -17,7 +17,9 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 pub use messages::RenderCache;
 
-use crate::app::{App, Pane, Screen};
+use crate::app::{App, Screen};
+use crate::keymap::{self, Scope};
+use crate::text;
 use crate::theme::Theme;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -37,7 +39,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, cache: &mut RenderCache, theme: &T
         Screen::Settings => settings::draw(frame, body, app, theme),
     }
     draw_hints(frame, hints, app, theme);
-    if app.help {
+    if app.help.is_some() {
         draw_help(frame, area, app, theme);
     }
 }
@@ -66,8 +68,9 @@ pub(crate) fn frame_block<'a>(
         .title(title)
 }
 
-/// The one-line key hints at the bottom, shortened to what applies to the
-/// focused place; the notice replaces them while there is one.
+/// The one-line key hints at the bottom: the keymap's hints for where the
+/// focus is, as many whole hints as fit; the notice replaces them while
+/// there is one.
 fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     if let Some(notice) = &app.notice {
         let style = if notice.error {
@@ -76,98 +79,36 @@ fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             theme.accent()
         };
         let symbol = if notice.error { "✖ " } else { "● " };
+        let room = usize::from(area.width).saturating_sub(2);
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(symbol, style),
-                Span::styled(notice.text.clone(), style),
+                Span::styled(text::fit(&notice.text, room), style),
             ])),
             area,
         );
         return;
     }
-    let keys: &[(&str, &str)] = match app.screen {
-        Screen::Login => &[
-            ("Enter", "sign in"),
-            ("Tab", "next field"),
-            ("Ctrl-R", "create account"),
-            ("F1", "help"),
-            ("Ctrl-C", "quit"),
-        ],
-        Screen::Register => &[
-            ("Enter", "create account"),
-            ("Tab", "next field"),
-            ("Ctrl-L", "sign in"),
-            ("F1", "help"),
-            ("Ctrl-C", "quit"),
-        ],
-        Screen::Settings => &[
-            ("Tab", "move"),
-            ("Enter", "apply"),
-            ("Esc", "back"),
-            ("?", "help"),
-        ],
-        Screen::Chat if app.chat.dialog.is_some() => &[("Enter", "confirm"), ("Esc", "cancel")],
-        Screen::Chat if app.chat.filter.is_some() => &[
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep"),
-            ("Esc", "clear"),
-        ],
-        Screen::Chat => match app.chat.focus {
-            Pane::Sidebar => &[
-                ("?", "help"),
-                ("Tab", "focus"),
-                ("j/k", "move"),
-                ("Enter", "open"),
-                ("/", "filter"),
-                ("n", "new"),
-                ("r", "rename"),
-                ("d", "delete"),
-                ("s", "settings"),
-                ("q", "quit"),
-            ],
-            Pane::Messages if app.chat.view.is_some() => &[
-                ("←→", "tab"),
-                ("Tab", "stage 1/2"),
-                ("Esc", "back"),
-                ("y", "copy"),
-                ("e", "export"),
-            ],
-            Pane::Messages => &[
-                ("?", "help"),
-                ("Tab", "focus"),
-                ("j/k", "answer"),
-                ("Enter", "stages"),
-                ("y", "copy"),
-                ("e", "export"),
-                ("PgUp/PgDn", "scroll"),
-                ("s", "settings"),
-                ("q", "quit"),
-            ],
-            Pane::Input => &[
-                ("Enter", "send"),
-                ("Alt-Enter", "newline"),
-                ("Esc", "leave"),
-                ("Tab", "focus"),
-                (
-                    "Ctrl-C",
-                    if app.chat.run.is_some() {
-                        "stop"
-                    } else {
-                        "quit"
-                    },
-                ),
-            ],
-        },
-    };
-    let status = match &app.email {
-        Some(email) if matches!(app.screen, Screen::Chat | Screen::Settings) => {
+    let mut scopes = app.scopes();
+    if app.help.is_none() {
+        scopes.push(Scope::Anywhere);
+    }
+    let running = app.screen == Screen::Chat && app.chat.run.is_some();
+    let keys: Vec<(&str, &str)> = keymap::hints(&scopes)
+        .into_iter()
+        .map(|(k, w)| match (k, w) {
+            ("Ctrl-C", "quit") if running => (k, "stop"),
+            other => other,
+        })
+        .collect();
+    let status = match (&app.email, app.local) {
+        (_, true) if matches!(app.screen, Screen::Chat | Screen::Settings) => "● local ".to_owned(),
+        (Some(email), false) if matches!(app.screen, Screen::Chat | Screen::Settings) => {
             format!("● {email} ")
         }
         _ => String::new(),
     };
-    let status_width =
-        u16::try_from(unicode_width::UnicodeWidthStr::width(status.as_str())).unwrap_or(0);
+    let status_width = u16::try_from(text::width(&status)).unwrap_or(0);
     let show_status = status_width > 0 && area.width > status_width + 20;
     // Whole hints only, as many as fit: never a hint cut in the middle.
     let room = usize::from(if show_status {
@@ -179,8 +120,7 @@ fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let mut used = 0;
     for (key, what) in keys {
         let (k, w) = (format!(" {key}"), format!(" {what} "));
-        let width = unicode_width::UnicodeWidthStr::width(k.as_str())
-            + unicode_width::UnicodeWidthStr::width(w.as_str());
+        let width = text::width(&k) + text::width(&w);
         if used + width > room {
             break;
         }
@@ -199,66 +139,87 @@ fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-/// `?` / F1: every key of the client.
+/// The help overlay's sections for the current screen, the focused
+/// place's first.
+fn help_scopes(app: &App) -> Vec<Scope> {
+    let mut scopes: Vec<Scope> = match app.screen {
+        Screen::Login | Screen::Register => vec![Scope::Login, Scope::Register],
+        Screen::Settings => vec![Scope::Settings],
+        Screen::Chat => {
+            let mut s = app.chat.scopes();
+            for more in [
+                Scope::Input,
+                Scope::Sidebar,
+                Scope::Messages,
+                Scope::Stages,
+                Scope::Chat,
+                Scope::Filter,
+                Scope::NewConversation,
+                Scope::Rename,
+                Scope::Confirm,
+            ] {
+                if !s.contains(&more) {
+                    s.push(more);
+                }
+            }
+            s
+        }
+    };
+    scopes.push(Scope::Anywhere);
+    scopes.push(Scope::Help);
+    scopes
+}
+
+/// `?` / F1: every key, from the keymap, scrolled with j/k.
 fn draw_help(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let rows: &[(&str, &str)] = &[
-        (
-            "Tab / Shift-Tab",
-            "move focus (sidebar, messages, input; form fields)",
-        ),
-        (
-            "j k ↑ ↓",
-            "move in lists; pick an answer in the conversation",
-        ),
-        ("PgUp PgDn g G", "scroll; top; bottom"),
-        (
-            "Enter",
-            "open a conversation / expand an answer's stages / send",
-        ),
-        ("Alt-Enter", "new line in the input"),
-        ("Esc", "close, collapse, leave the filter or the input"),
-        ("/", "filter conversations (searches titles and messages)"),
-        ("n  r  d", "new conversation, rename, delete (asks first)"),
-        (
-            "←→ 1-9, Tab",
-            "stage tabs; switch between stage 1 and stage 2",
-        ),
-        (
-            "y  e",
-            "copy the answer (OSC 52); export the conversation (.md)",
-        ),
-        ("b", "show the sidebar on a narrow terminal"),
-        ("s", "settings: API key, password, sign out"),
-        ("Ctrl-R / Ctrl-L", "register / sign in (on those screens)"),
-        (
-            "q, Ctrl-C",
-            "quit; Ctrl-C while a council runs asks to stop it",
-        ),
-        ("? or F1", "this help"),
-    ];
-    let height = u16::try_from(rows.len()).unwrap_or(14) + 4;
-    let rect = centered(area, 76, height);
+    // Over the whole screen where a box would leave a sliver of the one
+    // beneath showing on each side.
+    let body = Rect {
+        height: area.height.saturating_sub(1),
+        ..area
+    };
+    let rect = if body.width < 90 {
+        body
+    } else {
+        centered(body, 80, body.height.saturating_sub(2))
+    };
     frame.render_widget(Clear, rect);
-    let mut lines = vec![
-        Line::from(Span::styled(
-            format!("Server: {}", app.server_label),
-            theme.dim(),
-        )),
-        Line::default(),
-    ];
-    for (key, what) in rows {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{key:<17}"), theme.accent_bold()),
-            Span::raw((*what).to_owned()),
-        ]));
+    let block = frame_block(" Help · Esc to close · j/k scroll ", true, theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let room = usize::from(inner.width).saturating_sub(14);
+    let mut lines = vec![Line::from(Span::styled(
+        text::fit(
+            &format!("Server: {}", app.server_label),
+            usize::from(inner.width),
+        ),
+        theme.dim(),
+    ))];
+    for (scope, rows) in keymap::help(&help_scopes(app)) {
+        if rows.is_empty() {
+            continue;
+        }
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(scope.heading(), bold())));
+        for (key, what) in rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {key:<12} "), theme.accent_bold()),
+                Span::raw(text::fit(what, room)),
+            ]));
+        }
     }
-    let block = frame_block(" Help · Esc to close ", true, theme);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "Text fields: the usual editing keys (←→, Home/End, Ctrl-W, Ctrl-U…).",
+        theme.dim(),
+    )));
+    let height = usize::from(inner.height);
+    let top = app
+        .help
+        .unwrap_or(0)
+        .min(lines.len().saturating_sub(height));
+    let visible: Vec<Line<'static>> = lines.into_iter().skip(top).take(height).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
 }
 
 /// A modal box with a title and lines, centred.

@@ -1,5 +1,7 @@
-//! Every screen drawn on a test terminal at 80×24 and 120×40, without
-//! colour (NO_COLOR's look) so the snapshots show the text and symbols.
+//! Every screen drawn on a test terminal at 60×20, 80×24 (a default ssh
+//! window), 100×30 and 120×40, without colour (NO_COLOR's look) so the
+//! snapshots show the text and symbols; and drawn at tiny sizes, where it
+//! must not panic.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use crate::app::tests::{conversation, key, signed_in, summary, typed, user, wall
 use crate::app::{App, Event, Pane};
 use crate::theme::Theme;
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 4] = [(60, 20), (80, 24), (100, 30), (120, 40)];
 
 fn render(app: &mut App, width: u16, height: u16) -> String {
     app.update(Event::Resize(width, height));
@@ -29,6 +31,17 @@ fn snapshot(name: &str, app: &mut App) {
     for (w, h) in SIZES {
         let screen = render(app, w, h);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+    }
+}
+
+fn call(model: &str, stage: u8, prompt: u64, completion: u64, cost: Option<f64>, ms: u64) -> Call {
+    Call {
+        model: model.into(),
+        stage,
+        prompt_tokens: Some(prompt),
+        completion_tokens: Some(completion),
+        cost,
+        latency_ms: ms,
     }
 }
 
@@ -57,7 +70,15 @@ fn answered() -> Message {
                 AggregateRanking { model: "anthropic/claude-sonnet-4.5".into(), average_rank: 2.0, rankings_count: 2 },
             ],
             failures: vec![Failure { model: "x-ai/grok-4".into(), stage: 1, error: "timed out after 120 s".into() }],
-            usage: Usage::default(),
+            usage: Usage { prompt_tokens: 9_210, completion_tokens: 3_221, cost: Some(0.0312) },
+            calls: vec![
+                call("google/gemini-2.5-flash", 0, 120, 12, Some(0.0001), 900),
+                call("openai/gpt-5.1", 1, 1_200, 640, Some(0.0081), 8_200),
+                call("anthropic/claude-sonnet-4.5", 1, 1_200, 702, Some(0.0093), 12_400),
+                call("openai/gpt-5.1", 2, 2_400, 410, Some(0.0052), 6_100),
+                call("anthropic/claude-sonnet-4.5", 2, 2_400, 385, Some(0.0061), 7_000),
+                call("google/gemini-3-pro-preview", 3, 1_890, 1_072, Some(0.0024), 10_300),
+            ],
         },
         error: None,
     }))
@@ -203,6 +224,7 @@ fn dialogs_settings_and_help() {
     app.update(key(KeyCode::Char('d')));
     snapshot("dialog_delete", &mut app);
     app.update(key(KeyCode::Esc));
+    app.chat.focus = Pane::Sidebar;
     app.update(key(KeyCode::Char('n')));
     app.update(Event::ModelsLoaded(ModelsResponse {
         models: vec![
@@ -228,6 +250,97 @@ fn dialogs_settings_and_help() {
     }]));
     snapshot("settings", &mut app);
     app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Esc));
     app.update(key(KeyCode::Char('?')));
     snapshot("help", &mut app);
+}
+
+#[test]
+fn chat_from_a_server_that_reports_no_usage() {
+    let mut app = chat_app(Instant::now());
+    if let Some(c) = &mut app.chat.current
+        && let Some(Message::Assistant(a)) = c.messages.last_mut()
+    {
+        a.metadata.usage = Usage::default();
+        a.metadata.calls.clear();
+    }
+    app.chat.focus = Pane::Messages;
+    snapshot("chat_answer_no_usage", &mut app);
+    app.update(key(KeyCode::Enter));
+    snapshot("stage1_no_usage", &mut app);
+}
+
+#[test]
+fn local_mode_first_start_asks_for_the_key() {
+    let mut app = signed_in(Instant::now());
+    app.server_label = "local (data in /home/me/.local/share/council)".into();
+    app.set_local();
+    app.update(Event::ConversationsLoaded {
+        query: None,
+        list: vec![],
+    });
+    app.update(Event::KeysLoaded(vec![]));
+    snapshot("settings_local_welcome", &mut app);
+}
+
+#[test]
+fn a_long_title_shortens_with_an_ellipsis() {
+    let mut app = chat_app(Instant::now());
+    let long = "How should a small team choose between PostgreSQL, SQLite and a hosted database for a service that must run offline";
+    if let Some(c) = &mut app.chat.current {
+        c.title = long.into();
+    }
+    app.chat.conversations[0].title = long.into();
+    app.chat.focus = Pane::Messages;
+    snapshot("chat_long_title", &mut app);
+}
+
+#[test]
+fn the_sidebar_shows_over_the_whole_width_on_narrow_terminals() {
+    let mut app = chat_app(Instant::now());
+    app.update(Event::Resize(60, 20));
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('b')));
+    let screen = render(&mut app, 60, 20);
+    insta::assert_snapshot!("sidebar_overlay_60x20", screen);
+}
+
+/// Tiny and odd sizes: every screen draws without panicking.
+#[test]
+fn every_screen_survives_any_size() {
+    let sizes = [
+        (1, 1),
+        (2, 2),
+        (3, 1),
+        (10, 3),
+        (20, 5),
+        (40, 10),
+        (59, 19),
+        (200, 60),
+    ];
+    let mut states: Vec<App> = Vec::new();
+    let (login, _) = App::new("x".into(), None, false, Instant::now(), wall());
+    states.push(login);
+    states.push(chat_app(Instant::now()));
+    let mut stages = chat_app(Instant::now());
+    stages.chat.focus = Pane::Messages;
+    stages.update(key(KeyCode::Enter));
+    states.push(stages);
+    let mut settings = chat_app(Instant::now());
+    settings.update(key(KeyCode::Esc));
+    settings.update(key(KeyCode::Char('s')));
+    states.push(settings);
+    let mut help = chat_app(Instant::now());
+    help.update(key(KeyCode::F(1)));
+    states.push(help);
+    let mut dialog = chat_app(Instant::now());
+    dialog.chat.focus = Pane::Sidebar;
+    dialog.update(key(KeyCode::Char('r')));
+    states.push(dialog);
+    for mut app in states {
+        for (w, h) in sizes {
+            let screen = render(&mut app, w, h);
+            assert_eq!(screen.lines().count(), usize::from(h), "{w}x{h}");
+        }
+    }
 }

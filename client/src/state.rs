@@ -1,12 +1,18 @@
 //! The client's state file (API.md "Terminal client configuration"): the
 //! server URL, the signed-in email and the two tokens, kept in a TOML file
 //! that only its owner may read.
+//!
+//! Here rather than in the terminal client so that every client (the TUI,
+//! the `council` subcommands, scripts built on this crate) finds, reads and
+//! writes sessions the same way. Its errors are [`ConfigError`], not
+//! [`crate::ClientError`]: they are about a local file (a path and an I/O
+//! error, which cannot be cloned or compared), not about the server.
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use council_shared::private_file;
 use serde::{Deserialize, Serialize};
 
 /// Environment variable naming the state file (overridden by `--config`).
@@ -173,20 +179,18 @@ impl ConfigFile {
         Ok((parse(path, &text)?, warnings))
     }
 
-    /// Writes the configuration to `path` atomically: a temporary file with
-    /// mode 0600 in the same directory, flushed to disk, then renamed over the
-    /// old one, so a crash leaves either the old or the new file, never half
-    /// of one. A missing directory is created with mode 0700.
+    /// Writes the configuration to `path` atomically and privately
+    /// ([`private_file::write_atomic`]: mode 0600, flushed, renamed over the
+    /// old file, so a crash leaves either the old or the new file, never
+    /// half of one). A missing directory is created with mode 0700.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let write_error = |source| ConfigError::Write {
             path: path.to_owned(),
             source,
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        create_private_dir(&dir).map_err(write_error)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            private_file::create_dir(dir).map_err(write_error)?;
+        }
         let text = toml::to_string(self).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
             line: None,
@@ -195,24 +199,7 @@ impl ConfigFile {
             // of the toml crate names no value.
             message: e.to_string(),
         })?;
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "config.toml".into());
-        let temp = dir.join(format!(
-            ".{file_name}.{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let written =
-            write_private(&temp, text.as_bytes()).and_then(|()| std::fs::rename(&temp, path));
-        if let Err(e) = written {
-            // Best effort: a stray temporary file holds tokens.
-            let _ = std::fs::remove_file(&temp);
-            return Err(write_error(e));
-        }
-        // The rename is durable only once the directory itself is synced.
-        sync_dir(&dir);
-        Ok(())
+        private_file::write_atomic(path, text.as_bytes()).map_err(write_error)
     }
 
     /// True when both tokens are present.
@@ -304,78 +291,16 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 
 /// Makes a file that others can read or write private (0600) and returns a
 /// warning saying so; refuses the file if its mode cannot be changed.
-#[cfg(unix)]
 fn restrict_permissions(path: &Path) -> Result<Vec<String>, ConfigError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    if meta.permissions().mode() & 0o077 == 0 {
-        return Ok(Vec::new());
-    }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
-        ConfigError::Permissions {
+    match private_file::restrict(path) {
+        Ok(false) => Ok(Vec::new()),
+        Ok(true) => Ok(vec![format!(
+            "{} was readable by other users; its permissions are now 0600",
+            show(path)
+        )]),
+        Err(source) => Err(ConfigError::Permissions {
             path: path.to_owned(),
             source,
-        }
-    })?;
-    Ok(vec![format!(
-        "{} was readable by other users; its permissions are now 0600",
-        show(path)
-    )])
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) -> Result<Vec<String>, ConfigError> {
-    Ok(Vec::new())
-}
-
-/// Creates `dir` and its missing parents with mode 0700; an existing
-/// directory is left as it is (it may be shared, like `/tmp`).
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
+        }),
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-/// Writes `bytes` to a new file at `path` that only its owner can read, and
-/// flushes it to disk.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        // The mode given at creation is masked by the umask, which can only
-        // remove bits; set it exactly anyway so the result never depends on it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Flushes a directory's entries (a rename) to disk; failures are ignored
-/// because the file itself is already complete.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }

@@ -3,8 +3,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use council_tui::client::Session;
-use council_tui::config::{ConfigError, ConfigFile, resolve_path, resolve_path_from};
+use council_client::Session;
+use council_client::state::{ConfigError, ConfigFile, resolve_path, resolve_path_from};
 
 const ACCESS: &str = "eyJhbGciOiJIUzI1NiJ9.access-secret-value.sig";
 const REFRESH: &str = "eyJhbGciOiJIUzI1NiJ9.refresh-secret-value.sig";
@@ -257,7 +257,7 @@ fn the_path_comes_from_the_flag_then_the_environment_then_home() {
 }
 
 /// Set by [`the_real_environment_is_read`] in the children it starts.
-const CHILD_MARKER: &str = "COUNCIL_TUI_RESOLVE_CHILD";
+const CHILD_MARKER: &str = "COUNCIL_CLIENT_RESOLVE_CHILD";
 
 /// Not a test by itself: run as a child process by
 /// [`the_real_environment_is_read`], it prints what `resolve_path` finds in

@@ -334,9 +334,9 @@ impl Corpus {
 
 /// Registers a user; returns (id, access token). The searches measured
 /// are raw HTTP (their bytes are counted), so they take the token itself.
-async fn new_user(server: &Client, name: &str) -> Result<(String, String), Error> {
+async fn new_user(server: &Client, name: &str) -> Result<(uuid::Uuid, String), Error> {
     let user = register(server, &format!("{name}@example.com")).await?;
-    let id = user.me().await?.id.to_string();
+    let id = user.me().await?.id;
     let token = user.session().ok_or("not signed in")?.access_token;
     Ok((id, token))
 }
@@ -347,7 +347,7 @@ async fn new_user(server: &Client, name: &str) -> Result<(String, String), Error
 async fn fill(
     db: &db::Db,
     corpus: &std::sync::Arc<Corpus>,
-    user_id: &str,
+    user_id: uuid::Uuid,
     count: usize,
     seed: u64,
     rare_every: usize,
@@ -357,14 +357,14 @@ async fn fill(
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);
-        let (corpus, user_id) = (corpus.clone(), user_id.to_owned());
+        let corpus = corpus.clone();
         let first = done;
         db.write(move |c| -> Result<(), DbError> {
             let mut rng = Rng(seed ^ (first as u64).wrapping_mul(0x1000_0001));
             for i in first..first + n {
                 let at = start + chrono::Duration::minutes(i as i64 * 60);
                 let (title, turns) = corpus.conversation(&mut rng, i % rare_every == 7);
-                store(c, &user_id, &title, &turns, at)?;
+                store(c, user_id, &title, &turns, at)?;
             }
             Ok(())
         })
@@ -376,17 +376,17 @@ async fn fill(
 
 fn store(
     c: &mut db::DbConnection,
-    user_id: &str,
+    user_id: uuid::Uuid,
     title: &str,
     turns: &[(String, String)],
     at: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let id = db::new_id();
+    let id = uuid::Uuid::new_v4();
     conversations::insert(
         c,
         &conversations::Conversation {
-            id: id.clone(),
-            user_id: user_id.to_owned(),
+            id: id.into(),
+            user_id: user_id.into(),
             title: title.to_owned(),
             models: r#"["a/one","b/two"]"#.to_owned(),
             lead_model: "a/one".to_owned(),
@@ -397,8 +397,8 @@ fn store(
     )?;
     for (k, (question, answer)) in turns.iter().enumerate() {
         let when = at + chrono::Duration::seconds(k as i64 * 60);
-        messages::append(c, &mut messages::new_user(&id, question, when))?;
-        let mut reply = messages::new_user(&id, answer, when + chrono::Duration::seconds(30));
+        messages::append(c, &mut messages::new_user(id, question, when))?;
+        let mut reply = messages::new_user(id, answer, when + chrono::Duration::seconds(30));
         reply.role = messages::ROLE_ASSISTANT.to_owned();
         reply.status = Some("complete".to_owned());
         messages::append(c, &mut reply)?;
@@ -486,10 +486,10 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
     let loading = Instant::now();
     let server_client = Client::new(&base)?;
     let (main_id, token) = new_user(&server_client, "main").await?;
-    fill(&db, &corpus, &main_id, conversations, 1, 1000).await?;
+    fill(&db, &corpus, main_id, conversations, 1, 1000).await?;
     for i in 0..others {
         let (id, _) = new_user(&server_client, &format!("other{i}")).await?;
-        fill(&db, &corpus, &id, conversations / 4, 100 + i as u64, 500).await?;
+        fill(&db, &corpus, id, conversations / 4, 100 + i as u64, 500).await?;
     }
     if let DatabaseUrl::Postgres(url) = db.url() {
         // What autovacuum does shortly after a load like this one: planner
@@ -521,10 +521,10 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
         // authentication and JSON.
         let mut storage = Vec::with_capacity(samples);
         for _ in 0..samples {
-            let (user, text) = (main_id.clone(), query.clone());
+            let (user, text) = (main_id, query.clone());
             let started = Instant::now();
             db.read(move |c| {
-                conversations::list(c, &user, Some(text.as_str()).filter(|t| !t.is_empty()))
+                conversations::list(c, user, Some(text.as_str()).filter(|t| !t.is_empty()))
             })
             .await?;
             storage.push(started.elapsed());
@@ -540,7 +540,7 @@ async fn measure(backend: &'static str, database: DatabaseUrl) -> Result<Vec<Row
             storage_p50: Some(percentile(&mut storage, 0.5)),
         });
     }
-    rows.push(measure_mix(&client, &base, &token, &db, &main_id).await?);
+    rows.push(measure_mix(&client, &base, &token, &db, main_id).await?);
     server.shutdown().await?;
     Ok(rows)
 }
@@ -596,9 +596,9 @@ async fn measure_mix(
     base: &str,
     token: &str,
     db: &db::Db,
-    user: &str,
+    user: uuid::Uuid,
 ) -> Result<Row, Error> {
-    let user = user.to_owned();
+    let user = db::DbUuid(user);
     let questions: Vec<Question> = db
         .read(move |c| {
             use diesel::RunQueryDsl;

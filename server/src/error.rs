@@ -91,14 +91,30 @@ impl IntoResponse for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        Self::internal(e)
+        Self::Internal(with_sources(&e))
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::internal(DbError::from(e))
+        Self::from(DbError::from(e))
     }
+}
+
+/// `e` and its causes, for the log: diesel names only the column that
+/// failed to read and keeps the reason (e.g. the damaged value) as a source.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<Invalid> for ApiError {

@@ -394,26 +394,14 @@ pub struct Metadata {
     pub aggregate_rankings: Vec<AggregateRanking>,
     #[serde(default)]
     pub failures: Vec<Failure>,
+    /// The sum of `calls`.
     #[serde(default)]
     pub usage: Usage,
-    /// One entry per model call of the run (older messages have none).
+    /// Every model call that answered, by stage and then in council order;
+    /// a call that failed is in `failures` instead. Absent from messages
+    /// stored before it existed.
     #[serde(default)]
     pub calls: Vec<Call>,
-}
-
-/// One model call of a run: what it used and how long it took.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Call {
-    pub model: String,
-    /// 0 = the title, 1–3 = the council's stages.
-    pub stage: u8,
-    /// `null` when the provider reported no usage.
-    pub prompt_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-    /// US dollars; `null` when unknown (never 0 for unknown).
-    pub cost: Option<f64>,
-    pub latency_ms: u64,
 }
 
 /// A model's average position over all evaluations that ranked it.
@@ -434,14 +422,53 @@ pub struct Failure {
     pub error: String,
 }
 
-/// Tokens (and, where the provider reports it, cost) summed over a run.
+/// Tokens and cost summed over a run's calls.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Calls that reported no tokens count as 0.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// US dollars; `null` when the cost of any call (or of every call,
+    /// when there was none) is unknown.
+    #[serde(default)]
     pub cost: Option<f64>,
+}
+
+impl Usage {
+    /// The sum of `calls`, as `metadata.usage` shows it.
+    pub fn of_calls(calls: &[Call]) -> Self {
+        let mut cost = (!calls.is_empty()).then_some(0.0);
+        let mut sum = Self::default();
+        for call in calls {
+            sum.prompt_tokens += call.prompt_tokens.unwrap_or(0);
+            sum.completion_tokens += call.completion_tokens.unwrap_or(0);
+            cost = cost.zip(call.cost).map(|(total, more)| total + more);
+        }
+        Self { cost, ..sum }
+    }
+}
+
+/// The stage of the title call in [`Call::stage`] (the others are 1–3).
+pub const TITLE_STAGE: u8 = 0;
+
+/// One model call of a run: what it used and how long it took.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    pub model: String,
+    /// 0 the title, 1 an answer, 2 a ranking, 3 the synthesis.
+    #[cfg_attr(feature = "openapi", schema(maximum = 3))]
+    pub stage: u8,
+    /// `null` when the provider reported no usage.
+    pub prompt_tokens: Option<u64>,
+    /// `null` when the provider reported no usage.
+    pub completion_tokens: Option<u64>,
+    /// US dollars, as the provider reported it; `null` when unknown
+    /// (never 0 for unknown).
+    pub cost: Option<f64>,
+    /// From sending the request to the end of the answer, retries included.
+    pub latency_ms: u64,
 }
 
 #[cfg(test)]
@@ -462,7 +489,12 @@ mod tests {
             "stage1": [{"model": "a/b", "response": "x"}],
             "stage2": [],
             "stage3": null,
-            "metadata": {"label_to_model": {}, "aggregate_rankings": [], "failures": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2}},
+            "metadata": {
+                "label_to_model": {}, "aggregate_rankings": [], "failures": [],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 2, "cost": null},
+                "calls": [{"model": "a/b", "stage": 1, "prompt_tokens": 1,
+                           "completion_tokens": 2, "cost": null, "latency_ms": 40}],
+            },
             "error": null
         });
         let parsed: Message = serde_json::from_value(assistant.clone()).expect("assistant parses");
@@ -475,6 +507,55 @@ mod tests {
             assistant,
             "a message survives a round trip unchanged"
         );
+    }
+
+    #[test]
+    fn messages_stored_before_calls_existed_still_parse() {
+        let old = r#"{"label_to_model":{},"aggregate_rankings":[],"failures":[],
+            "usage":{"prompt_tokens":3,"completion_tokens":4}}"#;
+        let parsed: Metadata = serde_json::from_str(old).expect("old metadata parses");
+        assert!(parsed.calls.is_empty());
+        assert_eq!(parsed.usage.cost, None);
+        let json = serde_json::to_value(&parsed).expect("serialises");
+        assert_eq!(json["usage"]["cost"], serde_json::Value::Null);
+        assert_eq!(json["calls"], serde_json::json!([]));
+    }
+
+    fn call(stage: u8, tokens: Option<(u64, u64)>, cost: Option<f64>) -> Call {
+        Call {
+            model: "a/b".into(),
+            stage,
+            prompt_tokens: tokens.map(|t| t.0),
+            completion_tokens: tokens.map(|t| t.1),
+            cost,
+            latency_ms: 1,
+        }
+    }
+
+    #[test]
+    fn usage_sums_the_calls_and_an_unknown_cost_makes_the_sum_unknown() {
+        let known = [
+            call(1, Some((10, 20)), Some(0.25)),
+            call(3, Some((1, 2)), Some(0.5)),
+        ];
+        assert_eq!(
+            Usage::of_calls(&known),
+            Usage {
+                prompt_tokens: 11,
+                completion_tokens: 22,
+                cost: Some(0.75)
+            }
+        );
+        let one_unknown = [call(0, None, None), call(1, Some((10, 20)), Some(0.25))];
+        assert_eq!(
+            Usage::of_calls(&one_unknown),
+            Usage {
+                prompt_tokens: 10,
+                completion_tokens: 20,
+                cost: None
+            }
+        );
+        assert_eq!(Usage::of_calls(&[]), Usage::default());
     }
 
     #[test]

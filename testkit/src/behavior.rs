@@ -19,6 +19,21 @@ pub struct Behavior {
     /// Fixed content to answer with instead of the generated answer.
     /// `Some(String::new())` gives an empty answer.
     pub reply: Option<String>,
+    /// What a successful answer says about its usage.
+    pub usage: UsageReport,
+}
+
+/// The `usage` block of a successful answer (the last chunk of a stream).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UsageReport {
+    /// Tokens, and the cost when the request asks for it with
+    /// `"usage": {"include": true}`, as OpenRouter does.
+    #[default]
+    Reported,
+    /// Tokens but never a cost, like a provider that knows no prices.
+    NoCost,
+    /// No `usage` block at all.
+    Absent,
 }
 
 /// The result of a call, independent of the content of the answer.
@@ -69,6 +84,8 @@ fn apply_directive(behavior: &mut Behavior, directive: &str) {
         "hangstream" => behavior.outcome = Outcome::HangAfterFirstChunk,
         "malformed" => behavior.outcome = Outcome::Malformed,
         "empty" => behavior.reply = Some(String::new()),
+        "nousage" => behavior.usage = UsageReport::Absent,
+        "nocost" => behavior.usage = UsageReport::NoCost,
         _ => {
             if let Some(ms) = numeric_suffix(directive, "ms") {
                 behavior.latency = Some(Duration::from_millis(ms));
@@ -142,6 +159,22 @@ mod tests {
         let behavior = Behavior::from_model_id("fake/a:empty");
         assert_eq!(behavior.reply.as_deref(), Some(""));
         assert_eq!(behavior.outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn usage_directives_leave_out_the_cost_or_the_whole_usage() {
+        assert_eq!(
+            Behavior::from_model_id("fake/a").usage,
+            UsageReport::Reported
+        );
+        assert_eq!(
+            Behavior::from_model_id("fake/a:nocost").usage,
+            UsageReport::NoCost
+        );
+        let absent = Behavior::from_model_id("fake/a:ms5:nousage");
+        assert_eq!(absent.usage, UsageReport::Absent);
+        assert_eq!(absent.latency, Some(Duration::from_millis(5)));
+        assert_eq!(absent.outcome, Outcome::Ok);
     }
 
     #[test]

@@ -18,7 +18,11 @@
 //! configuration is needed: `fake/alpha:ms200:flaky429` answers after
 //! 200 ms and fails its first call with 429. Directives: `msN`, `failNNN`
 //! (e.g. `fail500`, `fail429`), `badNNN` (e.g. `bad400`), `flakyNNN`
-//! (e.g. `flaky429`), `hang`, `hangstream`, `malformed`, `empty`.
+//! (e.g. `flaky429`), `hang`, `hangstream`, `malformed`, `empty`, and for
+//! the `usage` of an answer `nocost` (tokens only) and `nousage` (none).
+//! Otherwise every answer reports its tokens (one per word), and its cost
+//! when the request asks for it with `"usage": {"include": true}`, as
+//! OpenRouter does.
 //! [`FakeUpstream::set_behavior`] overrides them per exact model id.
 //!
 //! Keys: a missing `Authorization: Bearer` header or a key containing
@@ -42,7 +46,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use behavior::{Behavior, Outcome};
+pub use behavior::{Behavior, Outcome, UsageReport};
 pub use record::{RecordedMessage, RecordedRequest};
 
 /// Pending connections the listener queues (the kernel caps it at somaxconn).

@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::answer;
-use crate::behavior::{Behavior, Outcome};
+use crate::behavior::{Behavior, Outcome, UsageReport};
 use crate::record::{RecordedMessage, RecordedRequest};
 
 /// The comment real OpenRouter sends while a model is thinking; clients must
 /// skip SSE comments, so the fake sends one to keep them honest.
 const PROCESSING_COMMENT: &str = ": OPENROUTER PROCESSING\n\n";
-/// The fixed cost reported in every `usage` block.
+/// The fixed cost reported in a `usage` block that has one.
 const FAKE_COST: f64 = 0.00001;
 
 /// State shared by every handler and by the [`crate::FakeUpstream`] handle.
@@ -111,6 +111,7 @@ impl Shared {
             latency: behavior.latency.unwrap_or(inner.default_latency),
             outcome,
             reply: behavior.reply,
+            usage: behavior.usage,
         }
     }
 
@@ -155,6 +156,7 @@ struct Plan {
     /// Never `FailFirst`: that is resolved to `Status` or `Ok` per call.
     outcome: Outcome,
     reply: Option<String>,
+    usage: UsageReport,
 }
 
 /// Builds the application around `shared`.
@@ -181,6 +183,8 @@ struct ChatRequest {
     model: String,
     messages: Vec<RecordedMessage>,
     stream: bool,
+    /// `"usage": {"include": true}`: OpenRouter then reports the cost.
+    include_cost: bool,
 }
 
 impl ChatRequest {
@@ -201,6 +205,10 @@ impl ChatRequest {
                 .to_owned(),
             messages,
             stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
+            include_cost: body
+                .pointer("/usage/include")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         }
     }
 }
@@ -252,6 +260,7 @@ async fn chat_completions(
             model: String::new(),
             messages: Vec::new(),
             stream: false,
+            include_cost: false,
         });
     let authorization = headers
         .get(AUTHORIZATION)
@@ -298,7 +307,7 @@ async fn chat_completions(
             let content = plan
                 .reply
                 .unwrap_or_else(|| answer::generate(&request.model, &request.messages));
-            let completion = Completion::new(&request, content);
+            let completion = Completion::new(&request, content, plan.usage);
             if request.stream {
                 let hang_after_first = plan.outcome == Outcome::HangAfterFirstChunk;
                 completion.into_stream(&shared, plan.latency, hang_after_first)
@@ -328,10 +337,13 @@ struct Completion {
     content: String,
     prompt_tokens: u64,
     completion_tokens: u64,
+    /// Whether `usage` is sent, and with a cost.
+    report: UsageReport,
+    include_cost: bool,
 }
 
 impl Completion {
-    fn new(request: &ChatRequest, content: String) -> Completion {
+    fn new(request: &ChatRequest, content: String, usage: UsageReport) -> Completion {
         let prompt_tokens = request
             .messages
             .iter()
@@ -344,20 +356,28 @@ impl Completion {
             completion_tokens: answer::count_words(&content),
             content,
             prompt_tokens,
+            report: usage,
+            include_cost: request.include_cost,
         }
     }
 
-    fn usage(&self) -> Value {
-        json!({
+    /// The `usage` block, if this answer has one.
+    fn usage(&self) -> Option<Value> {
+        let mut usage = json!({
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
-            "cost": FAKE_COST,
-        })
+        });
+        match self.report {
+            UsageReport::Absent => return None,
+            UsageReport::Reported if self.include_cost => usage["cost"] = json!(FAKE_COST),
+            UsageReport::Reported | UsageReport::NoCost => {}
+        }
+        Some(usage)
     }
 
     fn into_json(self) -> Response {
-        Json(json!({
+        let mut body = json!({
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
@@ -367,9 +387,11 @@ impl Completion {
                 "message": {"role": "assistant", "content": self.content},
                 "finish_reason": "stop",
             }],
-            "usage": self.usage(),
-        }))
-        .into_response()
+        });
+        if let Some(usage) = self.usage() {
+            body["usage"] = usage;
+        }
+        Json(body).into_response()
     }
 
     fn chunk(&self, choices: Value) -> Value {
@@ -400,9 +422,11 @@ impl Completion {
         }
         let stop = json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]);
         frames.push(sse_data(&self.chunk(stop)));
-        let mut usage = self.chunk(json!([]));
-        usage["usage"] = self.usage();
-        frames.push(sse_data(&usage));
+        if let Some(usage) = self.usage() {
+            let mut chunk = self.chunk(json!([]));
+            chunk["usage"] = usage;
+            frames.push(sse_data(&chunk));
+        }
         frames.push("data: [DONE]\n\n".to_owned());
         frames
     }

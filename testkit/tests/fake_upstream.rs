@@ -14,13 +14,33 @@ async fn start() -> FakeUpstream {
     FakeUpstream::start().await.expect("fake upstream starts")
 }
 
+/// `body` asking for the cost, as OpenRouter wants it.
+fn with_cost(mut body: Value) -> Value {
+    body["usage"] = json!({"include": true});
+    body
+}
+
+/// The `usage` of an answer, streamed (the last data chunk that has one) or not.
+async fn usage_of(response: reqwest::Response, stream: bool) -> Value {
+    if !stream {
+        let json: Value = response.json().await.expect("answer is JSON");
+        return json["usage"].clone();
+    }
+    let text = response.text().await.expect("stream body");
+    data_json(&parse_sse(&text))
+        .iter()
+        .rev()
+        .find_map(|chunk| chunk.get("usage").cloned())
+        .unwrap_or(Value::Null)
+}
+
 // ---------------------------------------------------------------- answers
 
 #[tokio::test]
 async fn non_streamed_answer_has_openai_shape_and_usage() {
     let fake = start().await;
     let question = "What is the tallest mountain on Earth?";
-    let response = post(&fake, &body("fake/alpha", question, false)).await;
+    let response = post(&fake, &with_cost(body("fake/alpha", question, false))).await;
     assert_eq!(response.status(), 200);
     let json: Value = response.json().await.expect("answer is JSON");
 
@@ -46,6 +66,38 @@ async fn non_streamed_answer_has_openai_shape_and_usage() {
     assert_eq!(completion, content.split_whitespace().count() as u64);
     assert_eq!(usage["total_tokens"].as_u64(), Some(prompt + completion));
     assert!(usage["cost"].as_f64().is_some_and(|cost| cost > 0.0));
+}
+
+#[tokio::test]
+async fn the_cost_comes_only_when_asked_and_directives_drop_it_or_all_usage() {
+    let fake = start().await;
+    for stream in [false, true] {
+        let plain = usage_of(post(&fake, &body("fake/alpha", "q", stream)).await, stream).await;
+        assert!(plain["prompt_tokens"].as_u64().is_some(), "{plain}");
+        assert!(plain.get("cost").is_none(), "not asked for: {plain}");
+
+        let asked = with_cost(body("fake/alpha", "q", stream));
+        let usage = usage_of(post(&fake, &asked).await, stream).await;
+        assert!(usage["cost"].as_f64().is_some_and(|c| c > 0.0), "{usage}");
+
+        let asked = with_cost(body("fake/alpha:nocost", "q", stream));
+        let usage = usage_of(post(&fake, &asked).await, stream).await;
+        assert!(usage["completion_tokens"].as_u64().is_some(), "{usage}");
+        assert!(usage.get("cost").is_none(), "{usage}");
+
+        let asked = with_cost(body("fake/alpha:nousage", "q", stream));
+        let response = post(&fake, &asked).await;
+        assert_eq!(response.status(), 200);
+        let usage = usage_of(response, stream).await;
+        assert_eq!(usage, Value::Null, "stream: {stream}");
+    }
+    // A stream without usage still ends properly.
+    let text = post(&fake, &body("fake/alpha:nousage", "q", true))
+        .await
+        .text()
+        .await
+        .expect("stream body");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
 }
 
 #[tokio::test]
@@ -86,7 +138,7 @@ async fn answer_echoes_the_last_user_message() {
 async fn streamed_answer_has_the_full_chunk_sequence() {
     let fake = start().await;
     let question = "Explain streaming please";
-    let response = post(&fake, &body("fake/alpha", question, true)).await;
+    let response = post(&fake, &with_cost(body("fake/alpha", question, true))).await;
     assert_eq!(response.status(), 200);
     let content_type = response
         .headers()
@@ -580,7 +632,7 @@ async fn set_behavior_beats_directives() {
         Behavior {
             latency: Some(Duration::from_millis(100)),
             outcome: Outcome::FailFirst(502),
-            reply: None,
+            ..Behavior::default()
         },
     );
     let started = Instant::now();

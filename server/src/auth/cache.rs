@@ -17,8 +17,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use uuid::Uuid;
+
 use super::AuthUser;
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db};
 
 /// How often each server reads the recent deletions.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -41,7 +43,7 @@ pub struct UserCache {
 
 #[derive(Debug, Default)]
 struct Inner {
-    users: HashMap<String, (AuthUser, Instant)>,
+    users: HashMap<Uuid, (AuthUser, Instant)>,
     /// Bumped by every deletion seen; a lookup that started before one may
     /// not store what it read (it may be the account just deleted).
     epoch: u64,
@@ -56,14 +58,14 @@ pub struct Epoch(u64);
 impl UserCache {
     /// The account `id`, if it may be answered from memory; else the epoch
     /// to give [`insert`](Self::insert) with what the database says.
-    pub fn get(&self, id: &str) -> Result<AuthUser, Epoch> {
+    pub fn get(&self, id: Uuid) -> Result<AuthUser, Epoch> {
         self.get_at(id, Instant::now())
     }
 
-    fn get_at(&self, id: &str, now: Instant) -> Result<AuthUser, Epoch> {
+    fn get_at(&self, id: Uuid, now: Instant) -> Result<AuthUser, Epoch> {
         let inner = self.lock();
         let fresh = inner.fresh_until.is_some_and(|until| now < until);
-        match inner.users.get(id) {
+        match inner.users.get(&id) {
             Some((user, seen)) if fresh && now.duration_since(*seen) < TTL => Ok(user.clone()),
             _ => Err(Epoch(inner.epoch)),
         }
@@ -88,27 +90,26 @@ impl UserCache {
                 inner.users.clear();
             }
         }
-        inner.users.insert(user.id.clone(), (user.clone(), now));
+        inner.users.insert(user.id, (user.clone(), now));
     }
 
     /// Forgets the account `id`: call once its deletion has committed.
-    pub fn forget(&self, id: &str) {
-        self.forget_all(std::slice::from_ref(&id));
+    pub fn forget(&self, id: Uuid) {
+        self.forget_all(&[id]);
     }
 
-    fn forget_all(&self, ids: &[&str]) {
+    fn forget_all(&self, ids: &[Uuid]) {
         let mut inner = self.lock();
         inner.epoch = inner.epoch.wrapping_add(1);
         for id in ids {
-            inner.users.remove(*id);
+            inner.users.remove(id);
         }
     }
 
     /// A poll that started at `polled_at` found the accounts `deleted`.
-    fn polled(&self, deleted: &[String], polled_at: Instant) {
+    fn polled(&self, deleted: &[Uuid], polled_at: Instant) {
         if !deleted.is_empty() {
-            let ids: Vec<&str> = deleted.iter().map(String::as_str).collect();
-            self.forget_all(&ids);
+            self.forget_all(deleted);
         }
         self.lock().fresh_until = Some(polled_at + FRESH);
     }
@@ -151,9 +152,7 @@ pub fn spawn_poller(cache: &Arc<UserCache>, db: Db) {
                 Err(_) => {}
             }
             if n % PRUNE_EVERY == 0 {
-                let pruned = db
-                    .write(|c| -> Result<usize, DbError> { Ok(db::users::prune_deletions(c)?) })
-                    .await;
+                let pruned = db.write_query(db::users::prune_deletions).await;
                 if let Err(e) = pruned {
                     tracing::warn!(error = %e, "pruning account deletions failed");
                 }
@@ -166,9 +165,14 @@ pub fn spawn_poller(cache: &Arc<UserCache>, db: Db) {
 mod tests {
     use super::*;
 
-    fn user(id: &str) -> AuthUser {
+    /// Account ids the tests can tell apart by number.
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn user(id: Uuid) -> AuthUser {
         AuthUser {
-            id: id.to_owned(),
+            id,
             email: format!("{id}@example.com"),
             created_at: chrono::NaiveDateTime::default(),
         }
@@ -185,48 +189,51 @@ mod tests {
     fn answers_only_while_the_polls_succeed() {
         let t0 = Instant::now();
         let cache = UserCache::default();
-        let epoch = cache.get_at("a", t0).expect_err("empty");
-        cache.insert_at(&user("a"), epoch, t0);
-        assert!(cache.get_at("a", t0).is_err(), "never polled");
+        let (a, b) = (id(1), id(2));
+        let epoch = cache.get_at(a, t0).expect_err("empty");
+        cache.insert_at(&user(a), epoch, t0);
+        assert!(cache.get_at(a, t0).is_err(), "never polled");
         cache.polled(&[], t0);
-        let hit = cache.get_at("a", t0 + FRESH / 2).expect("fresh");
-        assert_eq!(hit.email, "a@example.com");
-        assert!(cache.get_at("a", t0 + FRESH).is_err(), "no poll since");
+        let hit = cache.get_at(a, t0 + FRESH / 2).expect("fresh");
+        assert_eq!(hit.email, format!("{a}@example.com"));
+        assert!(cache.get_at(a, t0 + FRESH).is_err(), "no poll since");
         cache.polled(&[], t0 + FRESH);
-        assert!(cache.get_at("a", t0 + FRESH).is_ok());
-        assert!(cache.get_at("b", t0 + FRESH).is_err());
+        assert!(cache.get_at(a, t0 + FRESH).is_ok());
+        assert!(cache.get_at(b, t0 + FRESH).is_err());
     }
 
     #[test]
     fn unused_entries_expire() {
         let t0 = Instant::now();
         let cache = polled_at(t0);
-        let epoch = cache.get_at("a", t0).expect_err("empty");
-        cache.insert_at(&user("a"), epoch, t0);
+        let epoch = cache.get_at(id(1), t0).expect_err("empty");
+        cache.insert_at(&user(id(1)), epoch, t0);
         cache.polled(&[], t0 + TTL);
-        assert!(cache.get_at("a", t0 + TTL).is_err());
+        assert!(cache.get_at(id(1), t0 + TTL).is_err());
     }
 
     #[test]
     fn a_deletion_elsewhere_is_seen_at_the_next_poll() {
         let t0 = Instant::now();
         let cache = polled_at(t0);
-        for id in ["a", "b"] {
+        let (a, b, gone) = (id(1), id(2), id(3));
+        for id in [a, b] {
             let epoch = cache.get_at(id, t0).expect_err("empty");
             cache.insert_at(&user(id), epoch, t0);
         }
-        cache.polled(&["a".to_owned(), "gone".to_owned()], t0);
-        assert!(cache.get_at("a", t0).is_err());
-        assert!(cache.get_at("b", t0).is_ok());
+        cache.polled(&[a, gone], t0);
+        assert!(cache.get_at(a, t0).is_err());
+        assert!(cache.get_at(b, t0).is_ok());
     }
 
     #[test]
     fn a_deleted_account_is_gone_at_once() {
         let cache = polled_at(Instant::now());
-        let epoch = cache.get("a").expect_err("empty");
-        cache.insert(&user("a"), epoch);
-        cache.forget("a");
-        assert!(cache.get("a").is_err());
+        let a = id(1);
+        let epoch = cache.get(a).expect_err("empty");
+        cache.insert(&user(a), epoch);
+        cache.forget(a);
+        assert!(cache.get(a).is_err());
     }
 
     #[test]
@@ -234,37 +241,41 @@ mod tests {
         let cache = polled_at(Instant::now());
         // A request read the account, then the account was deleted before
         // the request stored what it read.
-        let epoch = cache.get("a").expect_err("empty");
-        cache.forget("a");
-        cache.insert(&user("a"), epoch);
-        assert!(cache.get("a").is_err());
+        let (a, b) = (id(1), id(2));
+        let epoch = cache.get(a).expect_err("empty");
+        cache.forget(a);
+        cache.insert(&user(a), epoch);
+        assert!(cache.get(a).is_err());
         // Later lookups are stored again.
-        let epoch = cache.get("b").expect_err("empty");
-        cache.insert(&user("b"), epoch);
-        assert!(cache.get("b").is_ok());
+        let epoch = cache.get(b).expect_err("empty");
+        cache.insert(&user(b), epoch);
+        assert!(cache.get(b).is_ok());
     }
 
     #[test]
     fn stays_bounded() {
         let t0 = Instant::now();
         let cache = polled_at(t0);
-        let fill = |at: Instant, prefix: &str| {
-            for i in 0..CAPACITY {
-                let epoch = cache.get_at("x", at).expect_err("never stored");
-                cache.insert_at(&user(&format!("{prefix}{i}")), epoch, at);
+        // The ids of one fill start at `first`.
+        let fill = |at: Instant, first: u128| {
+            for i in 0..CAPACITY as u128 {
+                let epoch = cache.get_at(id(u128::MAX), at).expect_err("never stored");
+                cache.insert_at(&user(id(first + i)), epoch, at);
             }
         };
-        fill(t0, "a");
+        fill(t0, 0);
         assert_eq!(cache.lock().users.len(), CAPACITY);
         // Expired entries make room first.
         let later = t0 + TTL;
         cache.polled(&[], later);
-        let epoch = cache.get_at("new", later).expect_err("absent");
-        cache.insert_at(&user("new"), epoch, later);
+        let new = id(u128::MAX - 1);
+        let epoch = cache.get_at(new, later).expect_err("absent");
+        cache.insert_at(&user(new), epoch, later);
         assert_eq!(cache.lock().users.len(), 1);
         // With none expired, it starts over.
-        fill(later, "b");
+        let second = 1 << 64;
+        fill(later, second);
         assert_eq!(cache.lock().users.len(), 1);
-        assert!(cache.get_at("b9999", later).is_ok());
+        assert!(cache.get_at(id(second + 9999), later).is_ok());
     }
 }

@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::NaiveDateTime;
+use uuid::Uuid;
 
 use super::tokens::TokenKind;
 use crate::db::users;
@@ -14,7 +15,7 @@ use crate::state::AppState;
 /// The signed-in user of a request.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: String,
+    pub id: Uuid,
     pub email: String,
     pub created_at: NaiveDateTime,
 }
@@ -40,17 +41,17 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token, TokenKind::Access)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         let id = claims.sub;
-        let epoch = match state.users.get(&id) {
+        let epoch = match state.users.get(id) {
             Ok(user) => return Ok(user.recorded()),
             Err(epoch) => epoch,
         };
         let row = state
             .db
-            .read(move |conn| users::find_by_id(conn, &id))
+            .read(move |conn| users::find_by_id(conn, id))
             .await?
             .ok_or_else(|| ApiError::Unauthorized("User no longer exists".into()))?;
         let user = Self {
-            id: row.id,
+            id: row.id.into(),
             email: row.email,
             created_at: row.created_at,
         };

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Clock skew tolerated between replicas; small, so an expired token really stops working.
 const LEEWAY_SECS: u64 = 2;
@@ -22,8 +23,8 @@ pub enum TokenKind {
 /// The claims of both kinds of token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
-    /// The user id.
-    pub sub: String,
+    /// The user id; a token whose `sub` is not a UUID does not verify.
+    pub sub: Uuid,
     pub exp: u64,
     pub iat: u64,
     #[serde(rename = "type")]
@@ -31,7 +32,7 @@ pub struct Claims {
     pub jti: String,
     /// The login (refresh-token family); refresh tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fam: Option<String>,
+    pub fam: Option<Uuid>,
 }
 
 /// Why a token was refused; all of them answer 401.
@@ -98,10 +99,11 @@ impl TokenService {
             .map_err(|_| TokenError::Signing)
     }
 
-    pub fn issue_access(&self, user_id: &str, now: NaiveDateTime) -> Result<String, TokenError> {
+    /// An access token for `user_id`.
+    pub fn issue_access(&self, user_id: Uuid, now: NaiveDateTime) -> Result<String, TokenError> {
         let iat = unix(now);
         self.sign(&Claims {
-            sub: user_id.to_owned(),
+            sub: user_id,
             iat,
             exp: iat + self.access_ttl.as_secs(),
             kind: TokenKind::Access,
@@ -110,22 +112,23 @@ impl TokenService {
         })
     }
 
+    /// A refresh token of the login `family_id`.
     pub fn issue_refresh(
         &self,
-        user_id: &str,
-        family_id: &str,
+        user_id: Uuid,
+        family_id: Uuid,
         now: NaiveDateTime,
     ) -> Result<IssuedRefresh, TokenError> {
         let iat = unix(now);
         let jti = uuid::Uuid::new_v4().to_string();
         let ttl = chrono::Duration::from_std(self.refresh_ttl).map_err(|_| TokenError::Signing)?;
         let token = self.sign(&Claims {
-            sub: user_id.to_owned(),
+            sub: user_id,
             iat,
             exp: iat + self.refresh_ttl.as_secs(),
             kind: TokenKind::Refresh,
             jti: jti.clone(),
-            fam: Some(family_id.to_owned()),
+            fam: Some(family_id),
         })?;
         Ok(IssuedRefresh {
             token,
@@ -167,18 +170,18 @@ mod tests {
     fn kinds_are_not_interchangeable() {
         let s = service();
         let now = crate::db::now();
-        let access = s.issue_access("u1", now).expect("signs");
-        let refresh = s.issue_refresh("u1", "f1", now).expect("signs");
+        let (user, family) = (Uuid::new_v4(), Uuid::new_v4());
+        let access = s.issue_access(user, now).expect("signs");
+        let refresh = s.issue_refresh(user, family, now).expect("signs");
         assert_eq!(
             s.verify(&access, TokenKind::Access).expect("valid").sub,
-            "u1"
+            user
         );
         assert_eq!(
             s.verify(&refresh.token, TokenKind::Refresh)
                 .expect("valid")
-                .fam
-                .as_deref(),
-            Some("f1")
+                .fam,
+            Some(family)
         );
         assert_eq!(
             s.verify(&access, TokenKind::Refresh).err(),
@@ -194,7 +197,7 @@ mod tests {
     fn expired_forged_and_garbage_tokens_fail() {
         let s = service();
         let long_ago = crate::db::now() - chrono::Duration::hours(2);
-        let old = s.issue_access("u1", long_ago).expect("signs");
+        let old = s.issue_access(Uuid::new_v4(), long_ago).expect("signs");
         assert_eq!(
             s.verify(&old, TokenKind::Access).err(),
             Some(TokenError::Expired)
@@ -204,13 +207,30 @@ mod tests {
             Duration::from_secs(900),
             Duration::from_secs(900),
         );
-        let forged = other.issue_access("u1", crate::db::now()).expect("signs");
+        let forged = other
+            .issue_access(Uuid::new_v4(), crate::db::now())
+            .expect("signs");
         assert_eq!(
             s.verify(&forged, TokenKind::Access).err(),
             Some(TokenError::Invalid)
         );
         assert_eq!(
             s.verify("not.a.jwt", TokenKind::Access).err(),
+            Some(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_signed_token_whose_user_is_not_a_uuid_is_invalid() {
+        let s = service();
+        let iat = unix(crate::db::now());
+        let claims = serde_json::json!({
+            "sub": "u1", "iat": iat, "exp": iat + 60, "type": "access", "jti": "j",
+        });
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &s.encoding)
+            .expect("signs");
+        assert_eq!(
+            s.verify(&token, TokenKind::Access).err(),
             Some(TokenError::Invalid)
         );
     }

@@ -9,6 +9,7 @@
 //! records which server instance runs it, so that the runs of an instance
 //! that died are marked failed by the next one to start.
 
+mod calls;
 pub mod prompts;
 pub mod ranking;
 mod run;
@@ -23,6 +24,7 @@ use secrecy::SecretString;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use uuid::Uuid;
 
 use crate::db::{self, Db, DbError, instances, messages};
 use upstream::UpstreamClient;
@@ -71,8 +73,8 @@ struct RunHandle {
 /// What a caller gets back when a run has started.
 #[derive(Debug)]
 pub struct StartedRun {
-    pub user_message_id: uuid::Uuid,
-    pub assistant_message_id: uuid::Uuid,
+    pub user_message_id: Uuid,
+    pub assistant_message_id: Uuid,
     /// Subscribed before the run started: no event is missed.
     pub events: broadcast::Receiver<CouncilEvent>,
     /// The final message, once the run has ended.
@@ -82,7 +84,7 @@ pub struct StartedRun {
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
-    pub conversation_id: String,
+    pub conversation_id: Uuid,
     pub question: String,
     pub models: Vec<String>,
     pub lead_model: String,
@@ -100,10 +102,11 @@ struct Inner {
     db: Db,
     upstream: UpstreamClient,
     title_model: String,
-    instance_id: String,
+    instance_id: Uuid,
     /// Silence after which another instance counts as dead.
     stale_after: Duration,
-    runs: Mutex<HashMap<String, Arc<RunHandle>>>,
+    /// By conversation id.
+    runs: Mutex<HashMap<Uuid, Arc<RunHandle>>>,
     tracker: TaskTracker,
     accepting: std::sync::atomic::AtomicBool,
 }
@@ -145,21 +148,20 @@ impl Council {
         title_model: String,
         stale_after: Duration,
     ) -> Result<Self, DbError> {
-        let instance_id = db::new_id();
+        let instance_id = Uuid::new_v4();
         let council = Self {
             inner: Arc::new(Inner {
                 db: db.clone(),
                 upstream,
                 title_model,
-                instance_id: instance_id.clone(),
+                instance_id,
                 stale_after: stale_after.max(MIN_INSTANCE_STALE_AFTER),
                 runs: Mutex::new(HashMap::new()),
                 tracker: TaskTracker::new(),
                 accepting: std::sync::atomic::AtomicBool::new(true),
             }),
         };
-        let id = instance_id.clone();
-        db.write(move |c| -> Result<(), DbError> { Ok(instances::register(c, &id, db::now())?) })
+        db.write_query(move |c| instances::register(c, instance_id, db::now()))
             .await?;
         let failed = council.fail_orphaned_runs().await?;
         if failed > 0 {
@@ -170,31 +172,31 @@ impl Council {
     }
 
     /// This instance's id (as recorded on the runs it executes).
-    pub fn instance_id(&self) -> &str {
-        &self.inner.instance_id
+    pub fn instance_id(&self) -> Uuid {
+        self.inner.instance_id
     }
 
     /// Marks failed the running messages no live instance owns.
     async fn fail_orphaned_runs(&self) -> Result<usize, DbError> {
-        let me = self.inner.instance_id.clone();
+        let me = self.inner.instance_id;
         let single_process = self.inner.db.url().is_sqlite();
         let stale = chrono::Duration::from_std(self.inner.stale_after).unwrap_or_default();
         self.inner
             .db
-            .write(move |c| -> Result<usize, DbError> {
+            .write_query(move |c| {
                 let now = db::now();
                 let alive = if single_process {
                     // Only one process opens the file: every other
                     // instance is gone, including one killed without
                     // deregistering.
-                    instances::forget_all_but(c, &me)?;
+                    instances::forget_all_but(c, me)?;
                     vec![me]
                 } else {
                     let mut alive = instances::alive_since(c, now - stale)?;
                     alive.push(me);
                     alive
                 };
-                Ok(messages::fail_orphaned_runs(c, &alive, STOPPED_ERROR, now)?)
+                messages::fail_orphaned_runs(c, &alive, STOPPED_ERROR, now)
             })
             .await
     }
@@ -218,13 +220,11 @@ impl Council {
                 {
                     return;
                 }
-                let id = council.inner.instance_id.clone();
+                let id = council.inner.instance_id;
                 let beat = council
                     .inner
                     .db
-                    .write(move |c| -> Result<(), DbError> {
-                        Ok(instances::heartbeat(c, &id, db::now())?)
-                    })
+                    .write_query(move |c| instances::heartbeat(c, id, db::now()))
                     .await;
                 if let Err(e) = beat {
                     tracing::warn!(error = %e, "heartbeat failed");
@@ -256,13 +256,13 @@ impl Council {
             return Err(StartError::ShuttingDown);
         }
         let now = db::now();
-        let mut user_message = messages::new_user(&request.conversation_id, &request.question, now);
+        let mut user_message = messages::new_user(request.conversation_id, &request.question, now);
         let mut assistant =
-            messages::new_running(&request.conversation_id, &self.inner.instance_id, now);
+            messages::new_running(request.conversation_id, self.inner.instance_id, now);
         let stored = self
             .inner
             .db
-            .write(move |c| -> Result<_, DbError> {
+            .write_query(move |c| {
                 messages::append(c, &mut user_message)?;
                 messages::append(c, &mut assistant)?;
                 Ok((user_message, assistant))
@@ -282,13 +282,13 @@ impl Council {
             reason: Mutex::new(None),
         });
         self.lock_runs()
-            .insert(request.conversation_id.clone(), handle.clone());
+            .insert(request.conversation_id, handle.clone());
 
-        let assistant_message_id = assistant.id.parse().unwrap_or_default();
+        let assistant_message_id = assistant.id.into();
         let run = run::Run::new(self.clone(), request, assistant, key, events);
         let council = self.clone();
         self.inner.tracker.spawn(async move {
-            let conversation_id = run.conversation_id().to_owned();
+            let conversation_id = run.conversation_id();
             let message = run.execute(&handle.cancel, &handle.reason).await;
             {
                 // The conversation may already run its next council (the
@@ -306,7 +306,7 @@ impl Council {
         });
 
         Ok(StartedRun {
-            user_message_id: user_message.id.parse().unwrap_or_default(),
+            user_message_id: user_message.id.into(),
             assistant_message_id,
             events: receiver,
             done,
@@ -317,10 +317,10 @@ impl Council {
     /// The receiver sees the final message once the run has stored it.
     pub fn cancel(
         &self,
-        conversation_id: &str,
+        conversation_id: Uuid,
     ) -> Option<watch::Receiver<Option<AssistantMessage>>> {
         let runs = self.lock_runs();
-        let handle = runs.get(conversation_id)?;
+        let handle = runs.get(&conversation_id)?;
         handle.stop(StopReason::Cancelled);
         Some(handle.done.clone())
     }
@@ -346,11 +346,11 @@ impl Council {
             }
             self.inner.tracker.wait().await;
         }
-        let id = self.inner.instance_id.clone();
+        let id = self.inner.instance_id;
         if let Err(e) = self
             .inner
             .db
-            .write(move |c| -> Result<(), DbError> { Ok(instances::remove(c, &id)?) })
+            .write_query(move |c| instances::remove(c, id))
             .await
         {
             tracing::warn!(error = %e, "could not deregister this instance");
@@ -362,7 +362,7 @@ impl Council {
         self.lock_runs().len()
     }
 
-    fn lock_runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RunHandle>>> {
+    fn lock_runs(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<RunHandle>>> {
         self.inner
             .runs
             .lock()

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use council_shared::{
-    AssistantMessage, AssistantRole, CouncilEvent, Failure, RunStatus, Stage1Result,
-    Stage2Metadata, Stage2Result, Stage3Result, TitleData, Usage,
+    AssistantMessage, AssistantRole, Call, CouncilEvent, Failure, RunStatus, Stage1Result,
+    Stage2Metadata, Stage2Result, Stage3Result, TitleData,
 };
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -14,10 +14,13 @@ use rand::seq::SliceRandom;
 use secrecy::SecretString;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::upstream::{Completion, UpstreamClient, UpstreamError};
-use super::{CANCELLED_ERROR, Council, RunRequest, STOPPED_ERROR, StopReason, prompts, ranking};
-use crate::db::{self, DbError, conversations, messages};
+use super::{
+    CANCELLED_ERROR, Council, RunRequest, STOPPED_ERROR, StopReason, calls, prompts, ranking,
+};
+use crate::db::{self, conversations, messages};
 
 /// How long the end of a run waits for a title still being made.
 const TITLE_GRACE: Duration = Duration::from_secs(10);
@@ -31,7 +34,7 @@ enum Ended {
 pub(super) struct Run {
     council: Council,
     request: RunRequest,
-    message_id: String,
+    message_id: Uuid,
     key: Arc<SecretString>,
     events: broadcast::Sender<CouncilEvent>,
     message: AssistantMessage,
@@ -48,7 +51,7 @@ impl Run {
         events: broadcast::Sender<CouncilEvent>,
     ) -> Self {
         let message = AssistantMessage {
-            id: row.id.parse().unwrap_or_default(),
+            id: row.id.into(),
             role: AssistantRole::Assistant,
             created_at: db::utc(row.created_at),
             status: RunStatus::Running,
@@ -61,7 +64,7 @@ impl Run {
         Self {
             council,
             request,
-            message_id: row.id,
+            message_id: row.id.into(),
             key: Arc::new(key),
             events,
             message,
@@ -69,8 +72,8 @@ impl Run {
         }
     }
 
-    pub(super) fn conversation_id(&self) -> &str {
-        &self.request.conversation_id
+    pub(super) fn conversation_id(&self) -> Uuid {
+        self.request.conversation_id
     }
 
     fn emit(&self, event: CouncilEvent) {
@@ -127,10 +130,18 @@ impl Run {
             }
         }
         if let Some(title) = title {
-            if cancel.is_cancelled() {
+            // A title already made was paid for: its call is kept even
+            // when the run was stopped.
+            let call = if !cancel.is_cancelled() {
+                tokio::time::timeout(TITLE_GRACE, title).await.ok()
+            } else if title.is_finished() {
+                Some(title.await)
+            } else {
                 title.abort();
-            } else if let Ok(Ok(usage)) = tokio::time::timeout(TITLE_GRACE, title).await {
-                add_usage(&mut self.message.metadata.usage, &usage);
+                None
+            };
+            if let Some(Ok(Some(call))) = call {
+                self.record(call);
             }
         }
         // Intermediate checkpoints first, then the final state, in order.
@@ -192,18 +203,17 @@ impl Run {
                             delta: piece.to_owned(),
                         });
                     };
-                    (
-                        model.clone(),
-                        upstream.stream(key, model, prompt, &on_delta).await,
-                    )
+                    let (result, latency) =
+                        calls::timed(upstream.stream(key, model, prompt, &on_delta)).await;
+                    (model.clone(), result, latency)
                 }
             })
             .collect();
         let mut errors = Vec::new();
-        while let Some((model, result)) = pending.next().await {
+        while let Some((model, result, latency)) = pending.next().await {
             match result {
                 Ok(Completion { content, usage }) => {
-                    add_usage(&mut self.message.metadata.usage, &usage);
+                    self.record(calls::entry(&model, calls::ANSWER, usage, latency));
                     self.emit(CouncilEvent::Stage1ModelComplete {
                         model: model.clone(),
                         response: content.clone(),
@@ -214,7 +224,7 @@ impl Run {
                     });
                 }
                 Err(e) => {
-                    self.fail_model(&model, 1, &e);
+                    self.fail_model(&model, calls::ANSWER, &e);
                     self.emit(CouncilEvent::Stage1ModelError {
                         model,
                         error: e.to_string(),
@@ -265,17 +275,16 @@ impl Run {
                 .map(|r| {
                     let (upstream, key, prompt) = (&upstream, &key, &prompt);
                     async move {
-                        (
-                            r.model.clone(),
-                            upstream.complete(key, &r.model, prompt).await,
-                        )
+                        let (result, latency) =
+                            calls::timed(upstream.complete(key, &r.model, prompt)).await;
+                        (r.model.clone(), result, latency)
                     }
                 })
                 .collect();
-            while let Some((model, result)) = pending.next().await {
+            while let Some((model, result, latency)) = pending.next().await {
                 match result {
                     Ok(Completion { content, usage }) => {
-                        add_usage(&mut self.message.metadata.usage, &usage);
+                        self.record(calls::entry(&model, calls::RANKING, usage, latency));
                         let parsed_ranking = ranking::parse_ranking(&content, &labels);
                         self.emit(CouncilEvent::Stage2ModelComplete {
                             model: model.clone(),
@@ -288,7 +297,7 @@ impl Run {
                             parsed_ranking,
                         });
                     }
-                    Err(e) => self.fail_model(&model, 2, &e),
+                    Err(e) => self.fail_model(&model, calls::RANKING, &e),
                 }
                 self.checkpoint();
             }
@@ -345,13 +354,12 @@ impl Run {
                 delta: piece.to_owned(),
             });
         };
-        match self
-            .upstream()
-            .stream(&self.key, &lead, &prompt, &on_delta)
-            .await
-        {
+        let upstream = self.upstream();
+        let (result, latency) =
+            calls::timed(upstream.stream(&self.key, &lead, &prompt, &on_delta)).await;
+        match result {
             Ok(Completion { content, usage }) => {
-                add_usage(&mut self.message.metadata.usage, &usage);
+                self.record(calls::entry(&lead, calls::SYNTHESIS, usage, latency));
                 let result = Stage3Result {
                     model: lead,
                     response: content,
@@ -363,10 +371,16 @@ impl Run {
                 Ok(())
             }
             Err(e) => {
-                self.fail_model(&lead, 3, &e);
+                self.fail_model(&lead, calls::SYNTHESIS, &e);
                 Err(Ended::Failed(format!("The lead model {lead} failed: {e}")))
             }
         }
+    }
+
+    /// Adds a call that answered to `metadata.calls` and `metadata.usage`;
+    /// stored with the next checkpoint.
+    fn record(&mut self, call: Call) {
+        calls::add(&mut self.message.metadata, call, &self.request.models);
     }
 
     fn fail_model(&mut self, model: &str, stage: u8, error: &UpstreamError) {
@@ -379,38 +393,34 @@ impl Run {
     }
 
     /// Names the conversation from its first question, alongside the
-    /// stages; announces the title once. Returns the tokens it used.
-    fn spawn_title(&self) -> tokio::task::JoinHandle<Usage> {
+    /// stages; announces the title once. Returns the call, if the title
+    /// model answered.
+    fn spawn_title(&self) -> tokio::task::JoinHandle<Option<Call>> {
         let upstream = self.upstream();
         let key = self.key.clone();
         let model = self.council.inner.title_model.clone();
         let question = self.request.question.clone();
-        let conversation_id = self.request.conversation_id.clone();
+        let conversation_id = self.request.conversation_id;
         let database = self.council.inner.db.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
-            let (title, usage) = match upstream
-                .complete(&key, &model, &prompts::title(&question))
-                .await
-            {
+            let (result, latency) =
+                calls::timed(upstream.complete(&key, &model, &prompts::title(&question))).await;
+            let (title, call) = match result {
                 Ok(c) => (
                     prompts::clean_title(&c.content)
                         .unwrap_or_else(|| prompts::fallback_title(&question)),
-                    c.usage,
+                    Some(calls::entry(&model, calls::TITLE, c.usage, latency)),
                 ),
                 Err(e) => {
                     tracing::info!(%e, "title model failed; titling from the question");
-                    (prompts::fallback_title(&question), Usage::default())
+                    (prompts::fallback_title(&question), None)
                 }
             };
             let stored = title.clone();
             if let Err(e) = database
-                .write(move |c| -> Result<bool, DbError> {
-                    Ok(conversations::set_generated_title(
-                        c,
-                        &conversation_id,
-                        &stored,
-                    )?)
+                .write_query(move |c| {
+                    conversations::set_generated_title(c, conversation_id, &stored)
                 })
                 .await
             {
@@ -419,7 +429,7 @@ impl Run {
             let _ = events.send(CouncilEvent::TitleComplete {
                 data: TitleData { title },
             });
-            usage
+            call
         })
     }
 
@@ -448,8 +458,8 @@ impl Run {
     fn target(&self) -> SaveTarget {
         SaveTarget {
             db: self.council.inner.db.clone(),
-            message_id: self.message_id.clone(),
-            runner_id: self.council.inner.instance_id.clone(),
+            message_id: self.message_id,
+            runner_id: self.council.inner.instance_id,
         }
     }
 }
@@ -457,8 +467,8 @@ impl Run {
 /// Where a run's progress is stored.
 struct SaveTarget {
     db: db::Db,
-    message_id: String,
-    runner_id: String,
+    message_id: Uuid,
+    runner_id: Uuid,
 }
 
 impl SaveTarget {
@@ -478,15 +488,10 @@ impl SaveTarget {
             error: m.error.clone(),
             updated_at: db::now(),
         };
-        let id = self.message_id.clone();
-        let runner = self.runner_id.clone();
+        let (id, runner) = (self.message_id, self.runner_id);
         let saved = self
             .db
-            .write(move |c| -> Result<bool, DbError> {
-                Ok(messages::save_progress(
-                    c, &id, &runner, &progress, finished,
-                )?)
-            })
+            .write_query(move |c| messages::save_progress(c, id, runner, &progress, finished))
             .await;
         match saved {
             Ok(true) => {}
@@ -506,15 +511,6 @@ impl SaveTarget {
 /// A stored JSON column.
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-fn add_usage(total: &mut Usage, more: &Usage) {
-    total.prompt_tokens += more.prompt_tokens;
-    total.completion_tokens += more.completion_tokens;
-    total.cost = match (total.cost, more.cost) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-    };
 }
 
 /// The error of a run in which no council model answered.

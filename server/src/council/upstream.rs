@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use council_shared::Usage;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -43,7 +42,18 @@ impl ChatMessage {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Completion {
     pub content: String,
-    pub usage: Usage,
+    pub usage: ReportedUsage,
+}
+
+/// What the provider said a call used; `None` where it said nothing (no
+/// `usage` at all, or one without that field).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReportedUsage {
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    /// US dollars: OpenRouter's `usage.cost`, sent because every request
+    /// asks for it.
+    pub cost: Option<f64>,
 }
 
 /// Why a model call failed; the text is shown to the user as is.
@@ -180,9 +190,9 @@ struct WireMessage {
 #[derive(Deserialize)]
 struct WireUsage {
     #[serde(default)]
-    prompt_tokens: u64,
+    prompt_tokens: Option<u64>,
     #[serde(default)]
-    completion_tokens: u64,
+    completion_tokens: Option<u64>,
     #[serde(default)]
     cost: Option<f64>,
 }
@@ -195,7 +205,7 @@ struct WireError {
     code: Option<serde_json::Value>,
 }
 
-impl From<WireUsage> for Usage {
+impl From<WireUsage> for ReportedUsage {
     fn from(u: WireUsage) -> Self {
         Self {
             prompt_tokens: u.prompt_tokens,
@@ -388,7 +398,7 @@ impl UpstreamClient {
             .ok_or(UpstreamError::Malformed)?;
         Ok(Completion {
             content,
-            usage: parsed.usage.map(Usage::from).unwrap_or_default(),
+            usage: parsed.usage.map(ReportedUsage::from).unwrap_or_default(),
         })
     }
 

@@ -2,16 +2,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use uuid::Uuid;
 
-use super::DbConnection;
 use super::schema::user_api_keys as keys;
+use super::{DbConnection, DbUuid};
 
 /// A stored key; `encrypted_key` is the sealed value (see `crypto`).
 #[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = keys)]
 pub struct ApiKey {
-    pub id: String,
-    pub user_id: String,
+    pub id: DbUuid,
+    pub user_id: DbUuid,
     pub provider: String,
     pub encrypted_key: String,
     pub key_hint: String,
@@ -53,31 +54,33 @@ pub fn upsert(conn: &mut DbConnection, key: &ApiKey) -> QueryResult<ApiKey> {
             .set(replace)
             .execute(c)?,
     };
-    find(conn, &key.user_id, &key.provider)?.ok_or(diesel::result::Error::NotFound)
+    find(conn, key.user_id.into(), &key.provider)?.ok_or(diesel::result::Error::NotFound)
 }
 
-pub fn find(conn: &mut DbConnection, user_id: &str, provider: &str) -> QueryResult<Option<ApiKey>> {
+/// The user's key for `provider`.
+pub fn find(conn: &mut DbConnection, user_id: Uuid, provider: &str) -> QueryResult<Option<ApiKey>> {
     keys::table
-        .filter(keys::user_id.eq(user_id))
+        .filter(keys::user_id.eq(DbUuid(user_id)))
         .filter(keys::provider.eq(provider))
         .select(ApiKey::as_select())
         .get_result(conn)
         .optional()
 }
 
-pub fn list(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<ApiKey>> {
+/// The user's keys, by provider.
+pub fn list(conn: &mut DbConnection, user_id: Uuid) -> QueryResult<Vec<ApiKey>> {
     keys::table
-        .filter(keys::user_id.eq(user_id))
+        .filter(keys::user_id.eq(DbUuid(user_id)))
         .order(keys::provider.asc())
         .select(ApiKey::as_select())
         .load(conn)
 }
 
 /// Returns whether a key was deleted.
-pub fn delete(conn: &mut DbConnection, user_id: &str, provider: &str) -> QueryResult<bool> {
+pub fn delete(conn: &mut DbConnection, user_id: Uuid, provider: &str) -> QueryResult<bool> {
     diesel::delete(
         keys::table
-            .filter(keys::user_id.eq(user_id))
+            .filter(keys::user_id.eq(DbUuid(user_id)))
             .filter(keys::provider.eq(provider)),
     )
     .execute(conn)

@@ -6,9 +6,10 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
+use uuid::Uuid;
 
-use super::DbConnection;
 use super::schema::conversations;
+use super::{DbConnection, DbUuid};
 
 /// The title of a conversation that has not been named yet.
 pub const DEFAULT_TITLE: &str = "New Conversation";
@@ -17,8 +18,8 @@ pub const DEFAULT_TITLE: &str = "New Conversation";
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = conversations)]
 pub struct Conversation {
-    pub id: String,
-    pub user_id: String,
+    pub id: DbUuid,
+    pub user_id: DbUuid,
     pub title: String,
     pub models: String,
     pub lead_model: String,
@@ -27,6 +28,7 @@ pub struct Conversation {
     pub updated_at: NaiveDateTime,
 }
 
+/// Stores a new conversation.
 pub fn insert(conn: &mut DbConnection, c: &Conversation) -> QueryResult<()> {
     diesel::insert_into(conversations::table)
         .values(c)
@@ -39,13 +41,13 @@ pub fn insert(conn: &mut DbConnection, c: &Conversation) -> QueryResult<()> {
 /// `Search`).
 pub fn list(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: Uuid,
     query: Option<&str>,
 ) -> QueryResult<Vec<Conversation>> {
     match query.filter(|q| !q.is_empty()) {
         Some(text) => Search { text }.run(conn, user_id),
         None => conversations::table
-            .filter(conversations::user_id.eq(user_id))
+            .filter(conversations::user_id.eq(DbUuid(user_id)))
             .order((conversations::updated_at.desc(), conversations::id.desc()))
             .select(Conversation::as_select())
             .load(conn),
@@ -80,7 +82,7 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
-    fn run(&self, conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Conversation>> {
+    fn run(&self, conn: &mut DbConnection, user_id: Uuid) -> QueryResult<Vec<Conversation>> {
         let backend = match conn {
             DbConnection::Sqlite(_) => Backend::Sqlite,
             DbConnection::Pg(_) => Backend::Pg,
@@ -91,22 +93,28 @@ impl Search<'_> {
             DbConnection::Sqlite(c) => {
                 let mut query = diesel::sql_query(q.sql).into_boxed::<Sqlite>();
                 for value in q.binds {
-                    query = query.bind::<Text, _>(value);
+                    query = match value {
+                        Param::Text(text) => query.bind::<Text, _>(text),
+                        Param::Id(id) => query.bind::<Text, _>(id),
+                    };
                 }
                 query.load(c)
             }
             DbConnection::Pg(c) => {
                 let mut query = diesel::sql_query(q.sql).into_boxed::<Pg>();
                 for value in q.binds {
-                    query = query.bind::<Text, _>(value);
+                    query = match value {
+                        Param::Text(text) => query.bind::<Text, _>(text),
+                        Param::Id(id) => query.bind::<Text, _>(id),
+                    };
                 }
                 query.load(c)
             }
         }
     }
 
-    fn build(&self, q: &mut SqlBuilder, user_id: &str) {
-        let user = q.param(user_id.to_owned());
+    fn build(&self, q: &mut SqlBuilder, user_id: Uuid) {
+        let user = q.bind(Param::Id(DbUuid(user_id)));
         let key: String = self.text.chars().take(INDEX_KEY_CHARS).collect();
         if !q.backend.can_index(&key) {
             self.build_scan(q, &user);
@@ -251,7 +259,14 @@ impl Backend {
 struct SqlBuilder {
     backend: Backend,
     sql: String,
-    binds: Vec<String>,
+    binds: Vec<Param>,
+}
+
+/// A parameter of a [`SqlBuilder`]; both kinds are bound as TEXT.
+enum Param {
+    Text(String),
+    /// Written as the id columns hold it.
+    Id(DbUuid),
 }
 
 impl SqlBuilder {
@@ -267,8 +282,13 @@ impl SqlBuilder {
         self.sql.push_str(sql);
     }
 
-    /// Binds `value`; returns its placeholder.
+    /// Binds the text `value`; returns its placeholder.
     fn param(&mut self, value: String) -> String {
+        self.bind(Param::Text(value))
+    }
+
+    /// Binds `value`; returns its placeholder.
+    fn bind(&mut self, value: Param) -> String {
         self.binds.push(value);
         let n = self.binds.len();
         match self.backend {
@@ -342,10 +362,11 @@ fn like_pattern(text: &str) -> String {
     format!("%{}%", escape_like(&text.to_lowercase()))
 }
 
-pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<Option<Conversation>> {
+/// The user's conversation `id`; `None` when missing or another user's.
+pub fn find(conn: &mut DbConnection, user_id: Uuid, id: Uuid) -> QueryResult<Option<Conversation>> {
     conversations::table
-        .filter(conversations::id.eq(id))
-        .filter(conversations::user_id.eq(user_id))
+        .filter(conversations::id.eq(DbUuid(id)))
+        .filter(conversations::user_id.eq(DbUuid(user_id)))
         .select(Conversation::as_select())
         .get_result(conn)
         .optional()
@@ -354,15 +375,15 @@ pub fn find(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<Opt
 /// Sets the title and marks the activity; `None` when not the user's.
 pub fn rename(
     conn: &mut DbConnection,
-    user_id: &str,
-    id: &str,
+    user_id: Uuid,
+    id: Uuid,
     title: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Conversation>> {
     let n = diesel::update(
         conversations::table
-            .filter(conversations::id.eq(id))
-            .filter(conversations::user_id.eq(user_id)),
+            .filter(conversations::id.eq(DbUuid(id)))
+            .filter(conversations::user_id.eq(DbUuid(user_id))),
     )
     .set((
         conversations::title.eq(title),
@@ -377,10 +398,10 @@ pub fn rename(
 
 /// Sets the title made from the first question, unless the user has
 /// renamed the conversation meanwhile. Not counted as activity.
-pub fn set_generated_title(conn: &mut DbConnection, id: &str, title: &str) -> QueryResult<bool> {
+pub fn set_generated_title(conn: &mut DbConnection, id: Uuid, title: &str) -> QueryResult<bool> {
     diesel::update(
         conversations::table
-            .filter(conversations::id.eq(id))
+            .filter(conversations::id.eq(DbUuid(id)))
             .filter(conversations::title.eq(DEFAULT_TITLE)),
     )
     .set(conversations::title.eq(title))
@@ -389,11 +410,11 @@ pub fn set_generated_title(conn: &mut DbConnection, id: &str, title: &str) -> Qu
 }
 
 /// Deletes the conversation and its messages; returns whether it existed.
-pub fn delete(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<bool> {
+pub fn delete(conn: &mut DbConnection, user_id: Uuid, id: Uuid) -> QueryResult<bool> {
     diesel::delete(
         conversations::table
-            .filter(conversations::id.eq(id))
-            .filter(conversations::user_id.eq(user_id)),
+            .filter(conversations::id.eq(DbUuid(id)))
+            .filter(conversations::user_id.eq(DbUuid(user_id))),
     )
     .execute(conn)
     .map(|n| n > 0)

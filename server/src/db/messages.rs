@@ -4,19 +4,20 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use council_shared::RunStatus;
 
-use super::DbConnection;
 use super::schema::{conversations, messages};
+use super::{DbConnection, DbUuid, id};
 
 /// A stored message. User messages keep the question in `content`; assistant
 /// messages keep the final answer there (for search) and the stages as JSON.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
 pub struct Message {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: DbUuid,
+    pub conversation_id: DbUuid,
     pub seq: i32,
     pub role: String,
     pub content: String,
@@ -29,16 +30,16 @@ pub struct Message {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The server instance executing a running council (`server_instances`).
-    pub runner_id: Option<String>,
+    pub runner_id: Option<DbUuid>,
 }
 
 pub const ROLE_USER: &str = "user";
 pub const ROLE_ASSISTANT: &str = "assistant";
 
 /// A conversation's messages, oldest first.
-pub fn list(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<Message>> {
+pub fn list(conn: &mut DbConnection, conversation_id: Uuid) -> QueryResult<Vec<Message>> {
     messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::conversation_id.eq(DbUuid(conversation_id)))
         .order(messages::seq.asc())
         .select(Message::as_select())
         .load(conn)
@@ -46,9 +47,9 @@ pub fn list(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<M
 
 /// A conversation's (role, content) pairs, oldest first: the questions and
 /// final answers follow-ups carry, without the stored stages.
-pub fn turns(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<(String, String)>> {
+pub fn turns(conn: &mut DbConnection, conversation_id: Uuid) -> QueryResult<Vec<(String, String)>> {
     messages::table
-        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::conversation_id.eq(DbUuid(conversation_id)))
         .order(messages::seq.asc())
         .select((messages::role, messages::content))
         .load(conn)
@@ -58,14 +59,14 @@ pub fn turns(conn: &mut DbConnection, conversation_id: &str) -> QueryResult<Vec<
 /// here) and records the activity. Call inside a write transaction.
 pub fn append(conn: &mut DbConnection, message: &mut Message) -> QueryResult<()> {
     let count: i32 = conversations::table
-        .find(&message.conversation_id)
+        .find(message.conversation_id)
         .select(conversations::message_count)
         .get_result(conn)?;
     message.seq = count + 1;
     diesel::insert_into(messages::table)
         .values(&*message)
         .execute(conn)?;
-    diesel::update(conversations::table.find(&message.conversation_id))
+    diesel::update(conversations::table.find(message.conversation_id))
         .set((
             conversations::message_count.eq(count + 1),
             conversations::updated_at.eq(message.created_at),
@@ -75,10 +76,10 @@ pub fn append(conn: &mut DbConnection, message: &mut Message) -> QueryResult<()>
 }
 
 /// A user message ready for [`append`].
-pub fn new_user(conversation_id: &str, content: &str, now: NaiveDateTime) -> Message {
+pub fn new_user(conversation_id: Uuid, content: &str, now: NaiveDateTime) -> Message {
     Message {
-        id: super::new_id(),
-        conversation_id: conversation_id.to_owned(),
+        id: DbUuid::new_v4(),
+        conversation_id: DbUuid(conversation_id),
         seq: 0,
         role: ROLE_USER.to_owned(),
         content: content.to_owned(),
@@ -97,7 +98,7 @@ pub fn new_user(conversation_id: &str, content: &str, now: NaiveDateTime) -> Mes
 /// A running assistant message, owned by `runner_id`, ready for [`append`].
 /// A conversation has at most one (a unique index): appending a second
 /// fails with a unique violation.
-pub fn new_running(conversation_id: &str, runner_id: &str, now: NaiveDateTime) -> Message {
+pub fn new_running(conversation_id: Uuid, runner_id: Uuid, now: NaiveDateTime) -> Message {
     Message {
         role: ROLE_ASSISTANT.to_owned(),
         content: String::new(),
@@ -105,7 +106,7 @@ pub fn new_running(conversation_id: &str, runner_id: &str, now: NaiveDateTime) -
         stage1: Some("[]".to_owned()),
         stage2: Some("[]".to_owned()),
         metadata: Some("{}".to_owned()),
-        runner_id: Some(runner_id.to_owned()),
+        runner_id: Some(DbUuid(runner_id)),
         ..new_user(conversation_id, "", now)
     }
 }
@@ -130,17 +131,17 @@ pub struct RunProgress {
 /// Returns whether the row was updated.
 pub fn save_progress(
     conn: &mut DbConnection,
-    message_id: &str,
-    runner_id: &str,
+    message_id: Uuid,
+    runner_id: Uuid,
     progress: &RunProgress,
     finished: bool,
 ) -> QueryResult<bool> {
     let target = messages::table
-        .filter(messages::id.eq(message_id))
-        .filter(messages::runner_id.eq(runner_id));
+        .filter(messages::id.eq(DbUuid(message_id)))
+        .filter(messages::runner_id.eq(DbUuid(runner_id)));
     let n = if finished {
         diesel::update(target)
-            .set((progress, messages::runner_id.eq(None::<String>)))
+            .set((progress, messages::runner_id.eq(None::<DbUuid>)))
             .execute(conn)?
     } else {
         diesel::update(target).set(progress).execute(conn)?
@@ -152,7 +153,7 @@ pub fn save_progress(
 /// (the instances known to be working), keeping the stages they finished.
 pub fn fail_orphaned_runs(
     conn: &mut DbConnection,
-    alive: &[String],
+    alive: &[Uuid],
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -161,14 +162,14 @@ pub fn fail_orphaned_runs(
         (
             messages::status.eq(RunStatus::Failed.as_str()),
             messages::error.eq(error),
-            messages::runner_id.eq(None::<String>),
+            messages::runner_id.eq(None::<DbUuid>),
             messages::updated_at.eq(now),
         )
     };
     let orphaned_by_owner = diesel::update(
         running()
             .filter(messages::runner_id.is_not_null())
-            .filter(messages::runner_id.ne_all(alive)),
+            .filter(messages::runner_id.ne_all(id::stored(alive))),
     )
     .set(failed())
     .execute(conn)?;

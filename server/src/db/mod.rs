@@ -1,11 +1,12 @@
 //! Storage: one code base over SQLite and PostgreSQL.
 //!
 //! The backend is picked from the URL scheme. Diesel is synchronous, so every
-//! query runs on the blocking pool through [`Db::read`] / [`Db::write`], never
-//! on an async worker.
+//! query runs on the blocking pool through [`Db::read`] / [`Db::write`] (or
+//! [`Db::write_query`]), never on an async worker. Ids are [`DbUuid`]s.
 
 pub mod api_keys;
 pub mod conversations;
+pub mod id;
 pub mod instances;
 pub mod messages;
 pub mod refresh_tokens;
@@ -22,6 +23,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use id::DbUuid;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -339,6 +342,16 @@ impl Db {
         .map_err(DbError::from)?
     }
 
+    /// [`write`](Self::write) for a closure that only runs diesel queries,
+    /// so its callers need not name an error type.
+    pub async fn write_query<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> QueryResult<T> + Send + 'static,
+    {
+        self.write(move |c| f(c).map_err(DbError::from)).await
+    }
+
     /// Applies the migrations not yet applied; returns their versions.
     pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
         let pool = self.pool.clone();
@@ -413,11 +426,6 @@ pub fn now() -> NaiveDateTime {
 /// A stored time as the API shows it.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
-}
-
-/// A fresh random id in the stored form.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -3,16 +3,17 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use uuid::Uuid;
 
-use super::DbConnection;
 use super::schema::refresh_token_families as families;
+use super::{DbConnection, DbUuid};
 
 /// A login's chain of refresh tokens.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = families)]
 pub struct Family {
-    pub id: String,
-    pub user_id: String,
+    pub id: DbUuid,
+    pub user_id: DbUuid,
     pub current_jti: String,
     pub created_at: NaiveDateTime,
     pub rotated_at: NaiveDateTime,
@@ -39,6 +40,7 @@ pub mod reason {
     pub const PASSWORD_CHANGE: &str = "password_change";
 }
 
+/// Stores a new login's family.
 pub fn insert(conn: &mut DbConnection, family: &Family) -> QueryResult<()> {
     diesel::insert_into(families::table)
         .values(family)
@@ -51,7 +53,7 @@ pub fn insert(conn: &mut DbConnection, family: &Family) -> QueryResult<()> {
 /// exactly one wins and the other counts as reuse.
 pub fn rotate(
     conn: &mut DbConnection,
-    family_id: &str,
+    family_id: Uuid,
     presented_jti: &str,
     next_jti: &str,
     now: NaiveDateTime,
@@ -59,7 +61,7 @@ pub fn rotate(
 ) -> QueryResult<Presented> {
     let updated = diesel::update(
         families::table
-            .find(family_id)
+            .find(DbUuid(family_id))
             .filter(families::current_jti.eq(presented_jti))
             .filter(families::revoked_at.is_null())
             .filter(families::expires_at.gt(now)),
@@ -79,13 +81,13 @@ pub fn rotate(
 /// Revokes the family if `presented_jti` is its current token (a logout).
 pub fn revoke_current(
     conn: &mut DbConnection,
-    family_id: &str,
+    family_id: Uuid,
     presented_jti: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Presented> {
     let updated = diesel::update(
         families::table
-            .find(family_id)
+            .find(DbUuid(family_id))
             .filter(families::current_jti.eq(presented_jti))
             .filter(families::revoked_at.is_null())
             .filter(families::expires_at.gt(now)),
@@ -105,13 +107,13 @@ pub fn revoke_current(
 /// the family is revoked; anything else is simply refused.
 fn classify_stale(
     conn: &mut DbConnection,
-    family_id: &str,
+    family_id: Uuid,
     presented_jti: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Presented> {
     let live_with_other_token = diesel::update(
         families::table
-            .find(family_id)
+            .find(DbUuid(family_id))
             .filter(families::current_jti.ne(presented_jti))
             .filter(families::revoked_at.is_null()),
     )
@@ -130,13 +132,13 @@ fn classify_stale(
 /// Revokes every live family of a user; returns how many.
 pub fn revoke_all_for_user(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: Uuid,
     why: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
         families::table
-            .filter(families::user_id.eq(user_id))
+            .filter(families::user_id.eq(DbUuid(user_id)))
             .filter(families::revoked_at.is_null()),
     )
     .set((
@@ -150,12 +152,12 @@ pub fn revoke_all_for_user(
 /// not grow with every login.
 pub fn purge_expired_for_user(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: Uuid,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::delete(
         families::table
-            .filter(families::user_id.eq(user_id))
+            .filter(families::user_id.eq(DbUuid(user_id)))
             .filter(families::expires_at.lt(now)),
     )
     .execute(conn)

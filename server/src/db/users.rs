@@ -2,15 +2,16 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use uuid::Uuid;
 
-use super::DbConnection;
 use super::schema::users;
+use super::{DbConnection, DbUuid};
 
 /// A stored account.
 #[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: DbUuid,
     /// Normalised: trimmed and lower case.
     pub email: String,
     pub password_hash: String,
@@ -35,6 +36,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
         .map(drop)
 }
 
+/// The account of a normalised email.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))
@@ -44,14 +46,14 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 }
 
 /// Runs for every authenticated request (the `AuthUser` extractor).
-pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+pub fn find_by_id(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<User>> {
     // `get_result`, not `first`: a primary key matches one row at most, and
     // `first` binds `LIMIT ?`, which the bundled SQLite (3.53) treats as a
     // planner input: every new binding expires the cached statement, so it
     // was parsed and planned anew on each request (a quarter of the
     // instructions of `GET /api/auth/me`; council-bench row 1).
     users::table
-        .find(id)
+        .find(DbUuid(id))
         .select(User::as_select())
         .get_result(conn)
         .optional()
@@ -60,11 +62,11 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>
 /// Replaces the password hash; returns whether the user exists.
 pub fn set_password_hash(
     conn: &mut DbConnection,
-    id: &str,
+    id: Uuid,
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    diesel::update(users::table.find(id))
+    diesel::update(users::table.find(DbUuid(id)))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(conn)
         .map(|n| n > 0)
@@ -72,8 +74,8 @@ pub fn set_password_hash(
 
 /// Deletes the account; keys, tokens, conversations and messages go with it
 /// (ON DELETE CASCADE).
-pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::delete(users::table.find(id))
+pub fn delete(conn: &mut DbConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(DbUuid(id)))
         .execute(conn)
         .map(|n| n > 0)
 }
@@ -88,12 +90,12 @@ const DELETIONS_KEPT: &str = "1 hour";
 #[derive(QueryableByName)]
 struct DeletedId {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    user_id: String,
+    user_id: DbUuid,
 }
 
 /// The ids of the accounts deleted within the last few seconds (by the
 /// database's clock), by any server.
-pub fn deleted_recently(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+pub fn deleted_recently(conn: &mut DbConnection) -> QueryResult<Vec<Uuid>> {
     let rows: Vec<DeletedId> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(format!(
             "SELECT user_id FROM account_deletions \
@@ -106,7 +108,7 @@ pub fn deleted_recently(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         ))
         .load(c)?,
     };
-    Ok(rows.into_iter().map(|r| r.user_id).collect())
+    Ok(rows.into_iter().map(|r| r.user_id.into()).collect())
 }
 
 /// Removes the deletions older than an hour; returns how many.

@@ -13,12 +13,13 @@ use council_shared::{
 use secrecy::SecretString;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::ApiJson;
 use crate::auth::tokens::TokenError;
 use crate::auth::{AuthUser, TokenKind};
 use crate::db::refresh_tokens::{self, Family, Presented};
-use crate::db::{self, DbError, users};
+use crate::db::{self, DbUuid, users};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -75,14 +76,14 @@ fn candidate(password: String) -> (SecretString, bool) {
 /// A new login: its refresh-token family (to be stored) and the tokens.
 fn new_session(
     state: &AppState,
-    user_id: &str,
+    user_id: Uuid,
     now: NaiveDateTime,
 ) -> Result<(Family, TokenResponse), ApiError> {
-    let family_id = db::new_id();
-    let refresh = state.tokens.issue_refresh(user_id, &family_id, now)?;
+    let family_id = Uuid::new_v4();
+    let refresh = state.tokens.issue_refresh(user_id, family_id, now)?;
     let family = Family {
-        id: family_id,
-        user_id: user_id.to_owned(),
+        id: family_id.into(),
+        user_id: user_id.into(),
         current_jti: refresh.jti,
         created_at: now,
         rotated_at: now,
@@ -95,7 +96,7 @@ fn new_session(
 
 fn token_response(
     state: &AppState,
-    user_id: &str,
+    user_id: Uuid,
     refresh_token: String,
     now: NaiveDateTime,
 ) -> Result<TokenResponse, ApiError> {
@@ -139,19 +140,18 @@ async fn register(
         .await?;
     let now = db::now();
     let user = users::User {
-        id: db::new_id(),
+        id: DbUuid::new_v4(),
         email,
         password_hash,
         created_at: now,
         updated_at: now,
     };
-    let (family, tokens) = new_session(&state, &user.id, now)?;
+    let (family, tokens) = new_session(&state, user.id.into(), now)?;
     let stored = state
         .db
-        .write(move |c| -> Result<(), DbError> {
+        .write_query(move |c| {
             users::insert(c, &user)?;
-            refresh_tokens::insert(c, &family)?;
-            Ok(())
+            refresh_tokens::insert(c, &family)
         })
         .await;
     match stored {
@@ -199,13 +199,12 @@ async fn login(
         return Err(ApiError::Unauthorized(INVALID_CREDENTIALS.into()));
     };
     let now = db::now();
-    let (family, tokens) = new_session(&state, &user.id, now)?;
+    let (family, tokens) = new_session(&state, user.id.into(), now)?;
     state
         .db
-        .write(move |c| -> Result<(), DbError> {
-            refresh_tokens::purge_expired_for_user(c, &family.user_id, now)?;
-            refresh_tokens::insert(c, &family)?;
-            Ok(())
+        .write_query(move |c| {
+            refresh_tokens::purge_expired_for_user(c, family.user_id.into(), now)?;
+            refresh_tokens::insert(c, &family)
         })
         .await?;
     Ok(Json(tokens))
@@ -226,21 +225,20 @@ async fn refresh(
     let claims = state
         .tokens
         .verify(&body.refresh_token, TokenKind::Refresh)?;
-    let family_id = claims.fam.clone().unwrap_or_default();
+    // `verify` refuses a refresh token without a family.
+    let family_id = claims.fam.ok_or(TokenError::Invalid)?;
     let now = db::now();
-    let next = state.tokens.issue_refresh(&claims.sub, &family_id, now)?;
+    let next = state.tokens.issue_refresh(claims.sub, family_id, now)?;
     let (next_jti, expires_at) = (next.jti.clone(), next.expires_at);
     let presented = claims.jti.clone();
     let outcome = state
         .db
-        .write(move |c| -> Result<Presented, DbError> {
-            Ok(refresh_tokens::rotate(
-                c, &family_id, &presented, &next_jti, now, expires_at,
-            )?)
+        .write_query(move |c| {
+            refresh_tokens::rotate(c, family_id, &presented, &next_jti, now, expires_at)
         })
         .await?;
     match outcome {
-        Presented::Accepted => Ok(Json(token_response(&state, &claims.sub, next.token, now)?)),
+        Presented::Accepted => Ok(Json(token_response(&state, claims.sub, next.token, now)?)),
         Presented::Reused => {
             tracing::warn!(user_id = %claims.sub, "refresh token reuse: revoked that login's tokens");
             Err(ApiError::Unauthorized(
@@ -268,18 +266,11 @@ async fn logout(
     let claims = state
         .tokens
         .verify(&body.refresh_token, TokenKind::Refresh)?;
-    let family_id = claims.fam.unwrap_or_default();
+    let family_id = claims.fam.ok_or(TokenError::Invalid)?;
     let now = db::now();
     let outcome = state
         .db
-        .write(move |c| -> Result<Presented, DbError> {
-            Ok(refresh_tokens::revoke_current(
-                c,
-                &family_id,
-                &claims.jti,
-                now,
-            )?)
-        })
+        .write_query(move |c| refresh_tokens::revoke_current(c, family_id, &claims.jti, now))
         .await?;
     match outcome {
         Presented::Accepted => Ok(Json(StatusResponse::new("ok"))),
@@ -299,7 +290,7 @@ async fn me(user: AuthUser) -> Json<UserResponse> {
 
 fn user_response(user: &AuthUser) -> UserResponse {
     UserResponse {
-        id: user.id.parse().unwrap_or_default(),
+        id: user.id,
         email: user.email.clone(),
         created_at: db::utc(user.created_at),
     }
@@ -311,10 +302,10 @@ async fn check_password(
     user: &AuthUser,
     password: String,
 ) -> Result<bool, ApiError> {
-    let id = user.id.clone();
+    let id = user.id;
     let stored = state
         .db
-        .read(move |c| users::find_by_id(c, &id))
+        .read(move |c| users::find_by_id(c, id))
         .await?
         .ok_or_else(|| ApiError::Unauthorized("User no longer exists".into()))?;
     let (password, storable) = candidate(password);
@@ -355,18 +346,12 @@ async fn change_password(
         .hash(SecretString::from(body.new_password))
         .await?;
     let now = db::now();
-    let id = user.id.clone();
+    let id = user.id;
     state
         .db
-        .write(move |c| -> Result<(), DbError> {
-            users::set_password_hash(c, &id, &hash, now)?;
-            refresh_tokens::revoke_all_for_user(
-                c,
-                &id,
-                refresh_tokens::reason::PASSWORD_CHANGE,
-                now,
-            )?;
-            Ok(())
+        .write_query(move |c| {
+            users::set_password_hash(c, id, &hash, now)?;
+            refresh_tokens::revoke_all_for_user(c, id, refresh_tokens::reason::PASSWORD_CHANGE, now)
         })
         .await?;
     Ok(Json(StatusResponse::new("ok")))
@@ -393,12 +378,9 @@ async fn delete_account(
     if !check_password(&state, &user, body.password).await? {
         return Err(ApiError::Unauthorized("Password is incorrect".into()));
     }
-    let id = user.id.clone();
-    state
-        .db
-        .write(move |c| -> Result<bool, DbError> { Ok(users::delete(c, &id)?) })
-        .await?;
-    state.users.forget(&user.id);
+    let id = user.id;
+    state.db.write_query(move |c| users::delete(c, id)).await?;
+    state.users.forget(user.id);
     tracing::info!(user_id = %user.id, "account deleted");
     Ok(Json(StatusResponse::new("deleted")))
 }

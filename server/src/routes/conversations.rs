@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::ApiJson;
 use crate::auth::AuthUser;
 use crate::convert;
-use crate::db::{self, DbError, conversations, messages};
+use crate::db::{self, DbUuid, conversations, messages};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,11 +34,9 @@ struct ListQuery {
     q: Option<String>,
 }
 
-/// A path id in stored form; anything that is not a UUID cannot exist.
-pub(super) fn conversation_id(raw: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::not_found("Conversation"))
+/// A path id; anything that is not a UUID cannot exist.
+pub(super) fn conversation_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::not_found("Conversation"))
 }
 
 /// The user's conversations, newest activity first.
@@ -66,7 +64,7 @@ async fn list(
     }
     let rows = state
         .db
-        .read(move |c| conversations::list(c, &user.id, text.as_deref()))
+        .read(move |c| conversations::list(c, user.id, text.as_deref()))
         .await?;
     Ok(Json(rows.iter().map(convert::summary).collect()))
 }
@@ -112,8 +110,8 @@ async fn create(
     };
     let now = db::now();
     let row = conversations::Conversation {
-        id: db::new_id(),
-        user_id: user.id,
+        id: DbUuid::new_v4(),
+        user_id: user.id.into(),
         title: conversations::DEFAULT_TITLE.to_owned(),
         models: serde_json::to_string(&models).map_err(ApiError::internal)?,
         lead_model,
@@ -124,7 +122,7 @@ async fn create(
     let created = convert::conversation(&row, &[]);
     state
         .db
-        .write(move |c| -> Result<(), DbError> { Ok(conversations::insert(c, &row)?) })
+        .write_query(move |c| conversations::insert(c, &row))
         .await?;
     Ok(Json(created))
 }
@@ -146,10 +144,10 @@ async fn fetch(
     let found = state
         .db
         .read(move |c| {
-            let Some(conv) = conversations::find(c, &user.id, &id)? else {
+            let Some(conv) = conversations::find(c, user.id, id)? else {
                 return Ok(None);
             };
-            let msgs = messages::list(c, &conv.id)?;
+            let msgs = messages::list(c, conv.id.into())?;
             Ok(Some((conv, msgs)))
         })
         .await?;
@@ -178,9 +176,7 @@ async fn rename(
     let now = db::now();
     let renamed = state
         .db
-        .write(move |c| -> Result<_, DbError> {
-            Ok(conversations::rename(c, &user.id, &id, &title, now)?)
-        })
+        .write_query(move |c| conversations::rename(c, user.id, id, &title, now))
         .await?
         .ok_or_else(|| ApiError::not_found("Conversation"))?;
     Ok(Json(convert::summary(&renamed)))
@@ -202,7 +198,7 @@ async fn remove(
     let id = conversation_id(&id)?;
     let deleted = state
         .db
-        .write(move |c| -> Result<bool, DbError> { Ok(conversations::delete(c, &user.id, &id)?) })
+        .write_query(move |c| conversations::delete(c, user.id, id))
         .await?;
     if deleted {
         Ok(Json(StatusResponse::new("deleted")))

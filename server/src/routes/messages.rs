@@ -58,15 +58,15 @@ async fn start(
 ) -> Result<StartedRun, ApiError> {
     let id = conversation_id(raw_id)?;
     validate::content(&body.content)?;
-    let user_id = user.id.clone();
+    let user_id = user.id;
     let found = state
         .db
         .read(move |c| {
-            let Some(conv) = conversations::find(c, &user_id, &id)? else {
+            let Some(conv) = conversations::find(c, user_id, id)? else {
                 return Ok(None);
             };
-            let turns = messages::turns(c, &conv.id)?;
-            let key = api_keys::find(c, &user_id, DEFAULT_PROVIDER)?;
+            let turns = messages::turns(c, id)?;
+            let key = api_keys::find(c, user_id, DEFAULT_PROVIDER)?;
             Ok(Some((conv, turns, key)))
         })
         .await?;
@@ -74,7 +74,7 @@ async fn start(
     let key = key.ok_or_else(|| ApiError::BadRequest(NO_KEY.into()))?;
     let key = state
         .sealer
-        .open(&user.id, &key.provider, &key.encrypted_key)
+        .open(&user.id.to_string(), &key.provider, &key.encrypted_key)
         .map_err(|e| {
             tracing::warn!(user_id = %user.id, error = %e, "a saved provider key does not open");
             ApiError::BadRequest(
@@ -82,7 +82,7 @@ async fn start(
             )
         })?;
     let request = RunRequest {
-        conversation_id: conv.id.clone(),
+        conversation_id: conv.id.into(),
         question: body.content,
         models: crate::convert::summary(&conv).models,
         lead_model: conv.lead_model.clone(),
@@ -205,16 +205,15 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<StatusResponse>, ApiError> {
     let id = conversation_id(&id)?;
-    let user_id = user.id.clone();
-    let lookup = id.clone();
+    let user_id = user.id;
     state
         .db
-        .read(move |c| conversations::find(c, &user_id, &lookup))
+        .read(move |c| conversations::find(c, user_id, id))
         .await?
         .ok_or_else(|| ApiError::not_found("Conversation"))?;
     let mut done = state
         .council
-        .cancel(&id)
+        .cancel(id)
         .ok_or_else(|| ApiError::NotFound("No council is running in this conversation".into()))?;
     let _ = tokio::time::timeout(CANCEL_WAIT, done.wait_for(Option::is_some)).await;
     Ok(Json(StatusResponse::new("cancelled")))

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::ApiJson;
 use crate::auth::AuthUser;
-use crate::db::{self, DbError, api_keys};
+use crate::db::{self, DbUuid, api_keys};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 fn response(row: &api_keys::ApiKey) -> ApiKeyResponse {
     ApiKeyResponse {
-        id: row.id.parse().unwrap_or_default(),
+        id: row.id.into(),
         provider: row.provider.clone(),
         key_hint: row.key_hint.clone(),
         created_at: db::utc(row.created_at),
@@ -47,12 +47,12 @@ async fn save(
     let provider = validate::provider(body.provider.as_deref().unwrap_or(DEFAULT_PROVIDER))?;
     let encrypted_key = state
         .sealer
-        .seal(&user.id, &provider, &key)
+        .seal(&user.id.to_string(), &provider, &key)
         .map_err(ApiError::internal)?;
     let now = db::now();
     let row = api_keys::ApiKey {
-        id: db::new_id(),
-        user_id: user.id,
+        id: DbUuid::new_v4(),
+        user_id: user.id.into(),
         provider,
         encrypted_key,
         key_hint: validate::key_hint(&key),
@@ -61,7 +61,7 @@ async fn save(
     };
     let stored = state
         .db
-        .write(move |c| -> Result<api_keys::ApiKey, DbError> { Ok(api_keys::upsert(c, &row)?) })
+        .write_query(move |c| api_keys::upsert(c, &row))
         .await?;
     Ok(Json(response(&stored)))
 }
@@ -74,7 +74,7 @@ async fn list(
     user: AuthUser,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ApiKeyResponse>>, ApiError> {
-    let rows = state.db.read(move |c| api_keys::list(c, &user.id)).await?;
+    let rows = state.db.read(move |c| api_keys::list(c, user.id)).await?;
     Ok(Json(rows.iter().map(response).collect()))
 }
 
@@ -96,7 +96,7 @@ async fn remove(
         .map_err(|_| ApiError::NotFound("No API key saved for this provider".into()))?;
     let deleted = state
         .db
-        .write(move |c| -> Result<bool, DbError> { Ok(api_keys::delete(c, &user.id, &provider)?) })
+        .write_query(move |c| api_keys::delete(c, user.id, &provider))
         .await?;
     if deleted {
         Ok(Json(StatusResponse::new("deleted")))

@@ -798,3 +798,25 @@ fn search_migration<DB: diesel::backend::Backend>(
         .find(|m| m.name().to_string().ends_with("_search"))
         .expect("the search migration")
 }
+
+#[tokio::test]
+async fn a_damaged_stored_id_is_a_server_error_not_a_nil_uuid() {
+    use diesel::connection::SimpleConnection;
+    let app = TestApp::spawn().await;
+    let s = app.register(&email("damaged")).await;
+    let id = app.new_conversation(&s.access).await;
+    app.add_user_message(&id, "a question").await;
+    app.connect_db()
+        .batch_execute(&format!(
+            "UPDATE messages SET id = 'not-a-uuid' WHERE conversation_id = '{id}'"
+        ))
+        .expect("damage the row");
+
+    let r = app
+        .get(&format!("/api/conversations/{id}"), &s.access)
+        .await
+        .expect_error(500);
+    assert_eq!(r.detail(), "Internal server error");
+    // The rest of the account still works.
+    app.get("/api/conversations", &s.access).await.expect(200);
+}

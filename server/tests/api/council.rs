@@ -16,7 +16,8 @@ const COUNCIL: &[&str] = &["fake/alpha", "fake/beta", "fake/gamma"];
 const LEAD: &str = "fake/chair";
 const NO_KEY: &str = "No API key configured. Please add your OpenRouter API key in Settings.";
 
-async fn setup() -> (FakeUpstream, TestApp, Session) {
+/// A fake upstream, a server using it, and a user with a saved key.
+pub(crate) async fn setup() -> (FakeUpstream, TestApp, Session) {
     setup_with(|_| {}).await
 }
 
@@ -642,6 +643,18 @@ async fn cancel_stops_the_run_and_keeps_finished_stages() {
         stored["stage1"][0]["model"], "fake/quick",
         "the finished answer is kept"
     );
+    let calls: Vec<(&Value, &Value)> = stored["metadata"]["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| c["stage"] != 0)
+        .map(|c| (&c["model"], &c["stage"]))
+        .collect();
+    assert_eq!(
+        calls,
+        [(&json!("fake/quick"), &json!(1))],
+        "the call that answered is kept, the cut one is not"
+    );
     // Nothing runs any more: cancelling again is a 404, and no synthesis was asked for.
     app.call(Method::POST, &cancel, Some(&s.access), None)
         .await
@@ -686,16 +699,16 @@ async fn runs_of_a_dead_server_are_failed_at_start_up() {
     let conv = app.conversation_with(&s.access, COUNCIL, LEAD).await;
     // A run left `running` by an instance that no longer exists.
     let state = app.server.as_ref().expect("running").state().clone();
-    let id = conv.clone();
+    let id: uuid::Uuid = conv.parse().expect("a conversation id");
+    let dead_instance = uuid::Uuid::new_v4();
     state
         .db
-        .write(move |c| -> Result<(), council_server::db::DbError> {
+        .write_query(move |c| {
             let now = council_server::db::now();
-            let mut q = council_server::db::messages::new_user(&id, "Asked before the crash", now);
+            let mut q = council_server::db::messages::new_user(id, "Asked before the crash", now);
             council_server::db::messages::append(c, &mut q)?;
-            let mut a = council_server::db::messages::new_running(&id, "a-dead-instance", now);
-            council_server::db::messages::append(c, &mut a)?;
-            Ok(())
+            let mut a = council_server::db::messages::new_running(id, dead_instance, now);
+            council_server::db::messages::append(c, &mut a)
         })
         .await
         .expect("seeded");

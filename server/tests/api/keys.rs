@@ -238,13 +238,14 @@ async fn a_sealed_key_copied_to_another_user_does_not_open() {
         .to_owned();
 
     let (a_row, b_row) = {
-        let (a_id, b_id) = (a_id.clone(), b_id.clone());
+        let a_uuid: uuid::Uuid = a_id.parse().expect("a uuid");
+        let b_uuid: uuid::Uuid = b_id.parse().expect("a uuid");
         state
             .db
             .read(move |c| {
                 Ok((
-                    api_keys::find(c, &a_id, "openrouter")?.expect("a's key"),
-                    api_keys::find(c, &b_id, "openrouter")?.expect("b's key"),
+                    api_keys::find(c, a_uuid, "openrouter")?.expect("a's key"),
+                    api_keys::find(c, b_uuid, "openrouter")?.expect("b's key"),
                 ))
             })
             .await

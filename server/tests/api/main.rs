@@ -4,6 +4,7 @@
 
 mod accounts;
 mod binary;
+mod calls;
 mod conversations;
 mod council;
 mod crash;

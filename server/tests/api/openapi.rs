@@ -145,9 +145,28 @@ async fn every_operation_says_who_may_call_it_and_how_it_fails() {
         "ApiKeyResponse",
         "ModelsResponse",
         "ErrorBody",
+        "Call",
     ] {
         assert!(schemas.contains_key(name), "schema {name} missing");
     }
+    let call: BTreeSet<&str> = schemas["Call"]["properties"]
+        .as_object()
+        .expect("Call's properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        call,
+        BTreeSet::from([
+            "model",
+            "stage",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost",
+            "latency_ms"
+        ])
+    );
+    assert!(schemas["Metadata"]["properties"]["calls"].is_object());
 }
 
 /// A described route answers its methods (never the 404 of an unknown

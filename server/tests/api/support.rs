@@ -329,10 +329,11 @@ impl TestApp {
     /// through the council is not part of these tests).
     pub async fn add_user_message(&self, conversation_id: &str, content: &str) {
         let db = self.server.as_ref().expect("running").state().db.clone();
-        let (id, content) = (conversation_id.to_owned(), content.to_owned());
+        let id: uuid::Uuid = conversation_id.parse().expect("a conversation id");
+        let content = content.to_owned();
         db.write(move |c| -> Result<(), council_server::db::DbError> {
             let mut m =
-                council_server::db::messages::new_user(&id, &content, council_server::db::now());
+                council_server::db::messages::new_user(id, &content, council_server::db::now());
             Ok(council_server::db::messages::append(c, &mut m)?)
         })
         .await

@@ -55,6 +55,9 @@ fn dollars(d: f64) -> String {
     let d = d.max(0.0);
     if d == 0.0 {
         "$0".to_owned()
+    } else if d < 0.0001 {
+        // Known and not nothing: never printed as a zero.
+        "<$0.0001".to_owned()
     } else if d < 0.01 {
         format!("${d:.4}")
     } else if d < 1.0 {
@@ -269,6 +272,7 @@ mod tests {
         assert_eq!(Cost::Known(0.00312).to_string(), "$0.0031");
         assert_eq!(Cost::Known(1.5).to_string(), "$1.50");
         assert_eq!(Cost::Known(0.0).to_string(), "$0");
+        assert_eq!(Cost::Known(0.00002).to_string(), "<$0.0001");
         assert_eq!(Cost::Unknown.to_string(), "$?");
         assert_eq!(Cost::AtLeast(0.02).to_string(), "$0.020+?");
         assert_eq!(tokens(Some(842)), "842 tok");

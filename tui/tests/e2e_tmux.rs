@@ -374,7 +374,10 @@ async fn local_mode_at_80x24_from_the_first_key_to_the_cost() {
         t.escape();
         t.keys(&["Enter"]);
         let stages = t.wait_for("Stage 1 · answers");
-        assert!(stages.contains("alpha: ") && stages.contains("% of the cost"), "{stages}");
+        assert!(
+            stages.contains("alpha: ") && stages.contains("% of the cost"),
+            "{stages}"
+        );
         assert_tidy(&stages, 80);
         t.keys(&["Right"]);
         t.wait_for("beta: ");

@@ -86,10 +86,12 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let rect = centered(area, 66, height);
-    let title = fit(
-        " Settings · Esc to go back ",
-        usize::from(rect.width).saturating_sub(2),
-    );
+    let title = if s.first_run {
+        " Welcome to The Council · Esc to skip "
+    } else {
+        " Settings · Esc to go back "
+    };
+    let title = fit(title, usize::from(rect.width).saturating_sub(2));
     let block = frame_block(title, true, theme).padding(ratatui::widgets::Padding::horizontal(1));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);

@@ -1,0 +1,190 @@
+//! Containers (block quotes, lists, list items) and the output of lines:
+//! each line gets the prefixes of the containers around it, and blocks are
+//! separated by one blank line unless they share a tight list.
+
+use ratatui::text::Span;
+
+use super::line::{finish_line, keep_last_cells};
+use super::renderer::Renderer;
+use super::width::text_width;
+
+/// The most cells container prefixes may take away from the text: deeper
+/// nesting cuts the prefixes rather than squeezing the text to nothing.
+const MIN_TEXT_WIDTH: usize = 8;
+
+/// Bullets by nesting depth; deeper lists keep the last one.
+pub(super) const BULLETS: [&str; 3] = ["• ", "◦ ", "▪ "];
+
+/// The bar in front of every line of a block quote.
+const QUOTE_BAR: &str = "▌ ";
+
+/// A block that contains other blocks and prefixes their lines.
+#[derive(Debug)]
+pub(super) struct Container {
+    /// Unique per render, so the blank-line logic can tell whether two lines
+    /// share a container.
+    pub(super) id: usize,
+    pub(super) kind: Kind,
+}
+
+#[derive(Debug)]
+pub(super) enum Kind {
+    Quote,
+    List {
+        tight: bool,
+        /// The next item's number, for ordered lists.
+        next: Option<u64>,
+        /// Digits of the largest number, to right-align the numbers.
+        number_width: usize,
+        bullet: &'static str,
+    },
+    Item {
+        tight: bool,
+        marker: String,
+        /// Whether the marker has been shown; later lines get spaces instead
+        /// (the hanging indent).
+        used: bool,
+    },
+}
+
+impl Renderer {
+    pub(super) fn push_container(&mut self, kind: Kind) {
+        self.stack.push(Container {
+            id: self.next_id,
+            kind,
+        });
+        self.next_id += 1;
+    }
+
+    pub(super) fn open_item(&mut self) {
+        let mut tight = true;
+        let mut marker = BULLETS[0].to_owned();
+        if let Some(Container {
+            kind:
+                Kind::List {
+                    tight: list_tight,
+                    next,
+                    number_width,
+                    bullet,
+                },
+            ..
+        }) = self.stack.last_mut()
+        {
+            tight = *list_tight;
+            marker = match next {
+                Some(number) => {
+                    let marker = format!("{number:>width$}. ", width = *number_width);
+                    *next = Some(number.saturating_add(1));
+                    marker
+                }
+                None => (*bullet).to_owned(),
+            };
+        }
+        self.push_container(Kind::Item {
+            tight,
+            marker,
+            used: false,
+        });
+    }
+
+    pub(super) fn close_item(&mut self) {
+        // An empty item still shows its marker, or the list would look short.
+        if let Some(Container {
+            kind: Kind::Item { used: false, .. },
+            ..
+        }) = self.stack.last()
+        {
+            self.emit_block(vec![Vec::new()]);
+        }
+        self.stack.pop();
+    }
+
+    fn prefix_width(&self) -> usize {
+        self.stack
+            .iter()
+            .map(|container| match &container.kind {
+                Kind::Quote => text_width(QUOTE_BAR),
+                Kind::List { .. } => 0,
+                Kind::Item { marker, .. } => text_width(marker),
+            })
+            .sum()
+    }
+
+    /// The cells left for a block's own content inside the current
+    /// containers.
+    pub(super) fn content_width(&self) -> usize {
+        let floor = (self.width / 2).clamp(1, MIN_TEXT_WIDTH);
+        self.width.saturating_sub(self.prefix_width()).max(floor)
+    }
+
+    /// The prefix of the outermost `depth` containers. With `consume`, an
+    /// item's marker is shown once and then turns into spaces.
+    fn prefix(&mut self, depth: usize, consume: bool) -> Vec<Span<'static>> {
+        let dim = self.theme.dim();
+        let mut spans = Vec::new();
+        for container in self.stack.iter_mut().take(depth) {
+            match &mut container.kind {
+                Kind::Quote => spans.push(Span::styled(QUOTE_BAR, dim)),
+                Kind::List { .. } => {}
+                Kind::Item { marker, used, .. } => {
+                    if consume && !*used {
+                        *used = true;
+                        spans.push(Span::raw(marker.clone()));
+                    } else {
+                        spans.push(Span::raw(" ".repeat(text_width(marker))));
+                    }
+                }
+            }
+        }
+        spans
+    }
+
+    // ---- output ---------------------------------------------------------
+
+    /// Writes a block's lines, separated from the previous block by one
+    /// blank line unless both sit in the same tight list.
+    pub(super) fn emit_block(&mut self, lines: Vec<Vec<Span<'static>>>) {
+        if lines.is_empty() {
+            return;
+        }
+        self.separate();
+        for body in lines {
+            self.push_line(body, self.stack.len(), true);
+        }
+    }
+
+    fn separate(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let common = self
+            .stack
+            .iter()
+            .zip(&self.last_ids)
+            .take_while(|(container, id)| container.id == **id)
+            .count();
+        let tight = common
+            .checked_sub(1)
+            .and_then(|innermost| self.stack.get(innermost))
+            .is_some_and(|container| {
+                matches!(
+                    container.kind,
+                    Kind::List { tight: true, .. } | Kind::Item { tight: true, .. }
+                )
+            });
+        if !tight {
+            // Quote bars the two blocks share continue through the gap.
+            self.push_line(Vec::new(), common, false);
+        }
+    }
+
+    pub(super) fn push_line(&mut self, body: Vec<Span<'static>>, depth: usize, content: bool) {
+        let budget = self.width.saturating_sub(self.content_width());
+        let mut spans = keep_last_cells(self.prefix(depth, content), budget);
+        spans.extend(body);
+        self.out.push(finish_line(spans, self.width));
+        if content {
+            self.last_ids = self.stack.iter().map(|container| container.id).collect();
+        }
+    }
+}

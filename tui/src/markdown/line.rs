@@ -3,9 +3,11 @@
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_truncate::UnicodeTruncateStr;
 use unicode_width::UnicodeWidthStr;
 
-use super::width::{clusters, text_width};
+use super::width::{ELLIPSIS, is_plain_ascii, text_width};
 
 /// Appends text to a line, merging it into the last span when the style is
 /// the same so lines stay a handful of spans.
@@ -23,33 +25,27 @@ fn spans_width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(|span| text_width(&span.content)).sum()
 }
 
-/// Cuts a line to `max` cells, marking the cut with `…`.
+/// Cuts a line to `max` cells, marking the cut with `…`; grapheme clusters
+/// are never split.
 pub(super) fn truncate(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
     if spans_width(&spans) <= max {
         return spans;
     }
-    let Some(room) = max.checked_sub(1) else {
+    let Some(mut room) = max.checked_sub(1) else {
         return Vec::new();
     };
-    let mut kept: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
+    let mut kept: Vec<Span<'static>> = Vec::with_capacity(spans.len());
     for span in spans {
-        let mut text = String::new();
-        let mut cut = false;
-        for (cluster, width) in clusters(&span.content) {
-            if used + width > room {
-                cut = true;
-                break;
-            }
-            used += width;
-            text.push_str(cluster);
-        }
-        if cut {
-            text.push('…');
+        let (fits, width) = span.content.unicode_truncate(room);
+        if fits.len() < span.content.len() {
+            let mut text = String::with_capacity(fits.len() + ELLIPSIS.len());
+            text.push_str(fits);
+            text.push_str(ELLIPSIS);
             kept.push(Span::styled(text, span.style));
             break;
         }
-        kept.push(Span::styled(text, span.style));
+        room -= width;
+        kept.push(span);
     }
     kept
 }
@@ -72,25 +68,36 @@ pub(super) fn keep_last_cells(mut spans: Vec<Span<'static>>, budget: usize) -> V
     if excess == 0 {
         return spans;
     }
-    let mut kept = Vec::new();
+    let mut kept = Vec::with_capacity(spans.len());
     for span in spans {
         if excess == 0 {
             kept.push(span);
             continue;
         }
-        let mut rest = String::new();
-        for (cluster, width) in clusters(&span.content) {
-            if excess > 0 {
-                excess = excess.saturating_sub(width);
-            } else {
-                rest.push_str(cluster);
-            }
+        let width = text_width(&span.content);
+        if width <= excess {
+            excess -= width;
+            continue;
         }
+        // Cells are cut from the left; a wide character straddling the cut
+        // goes as a whole.
+        let (rest, _) = span.content.unicode_truncate_start(width - excess);
+        excess = 0;
         if !rest.is_empty() {
-            kept.push(Span::styled(rest, span.style));
+            kept.push(Span::styled(rest.to_owned(), span.style));
         }
     }
     kept
+}
+
+/// The width of the spans as one string, as callers measure a line: a
+/// sequence that crosses spans is measured as a whole.
+fn joined_width(spans: &[Span<'_>]) -> usize {
+    if spans.iter().all(|span| is_plain_ascii(&span.content)) {
+        return spans.iter().map(|span| span.content.len()).sum();
+    }
+    let text: String = spans.iter().map(|span| span.content.as_ref()).collect();
+    text.width()
 }
 
 /// Finishes a line: no trailing spaces, no empty spans, and — as a last
@@ -98,21 +105,26 @@ pub(super) fn keep_last_cells(mut spans: Vec<Span<'static>>, budget: usize) -> V
 pub(super) fn finish_line(mut spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     while let Some(last) = spans.last_mut() {
         let trimmed = last.content.trim_end_matches(' ').len();
-        last.content.to_mut().truncate(trimmed);
+        if trimmed < last.content.len() {
+            last.content.to_mut().truncate(trimmed);
+        }
         if !last.content.is_empty() {
             break;
         }
         spans.pop();
     }
-    loop {
-        let text: String = spans.iter().map(|span| span.content.as_ref()).collect();
-        if text.width() <= width {
-            break;
-        }
+    while joined_width(&spans) > width {
         let Some(last) = spans.last_mut() else {
             break;
         };
-        last.content.to_mut().pop();
+        // Drop the last cluster whole: a cut emoji or accent is worse than
+        // one cell of slack.
+        let end = last
+            .content
+            .grapheme_indices(true)
+            .next_back()
+            .map_or(0, |(start, _)| start);
+        last.content.to_mut().truncate(end);
         if last.content.is_empty() {
             spans.pop();
         }
@@ -140,6 +152,23 @@ mod tests {
     }
 
     #[test]
+    fn truncate_keeps_clusters_whole_across_spans() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let spans = vec![Span::raw("│ "), Span::raw(format!("a{family}b"))];
+        assert_eq!(text(&truncate(spans.clone(), 6)), format!("│ a{family}b"));
+        assert_eq!(text(&truncate(spans.clone(), 5)), "│ a…");
+        let spans = vec![Span::raw("中"), Span::raw("e\u{301}e\u{301}x")];
+        assert_eq!(text(&truncate(spans, 4)), "中e\u{301}…");
+    }
+
+    #[test]
+    fn prefixes_cut_wide_characters_whole() {
+        let prefix = vec![Span::raw("中中"), Span::raw("• ")];
+        assert_eq!(text(&keep_last_cells(prefix.clone(), 5)), "中• ");
+        assert_eq!(text(&keep_last_cells(prefix, 3)), "• ");
+    }
+
+    #[test]
     fn prefixes_keep_their_innermost_part() {
         let prefix = || vec![Span::raw("▌ "), Span::raw("  "), Span::raw("• ")];
         assert_eq!(text(&keep_last_cells(prefix(), 6)), "▌   • ");
@@ -154,6 +183,10 @@ mod tests {
         assert_eq!(line.spans.len(), 1);
         assert_eq!(line.spans[0].content, "ab");
         let line = finish_line(vec![Span::raw("abc"), Span::raw("中")], 4);
+        assert_eq!(text(&line.spans), "abc");
+        // The guard drops whole clusters, never half an emoji sequence.
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let line = finish_line(vec![Span::raw(format!("abc{family}"))], 4);
         assert_eq!(text(&line.spans), "abc");
     }
 }

@@ -10,14 +10,18 @@
 //!   but degrade: container prefixes (list markers, quote bars) are cut from
 //!   the left so the text keeps at least `min(8, width / 2)` cells (1 at the
 //!   very least), and a character wider than the whole column is shown as `…`.
+//! * **Characters** are grapheme clusters (`unicode-segmentation`): an
+//!   accented letter, an emoji with its skin tone or zero-width joiners, or a
+//!   flag is measured as a whole and never split by a wrap or a cut.
 //! * **Wrapping.** Text breaks only at spaces; a word that fits on a line is
 //!   never split, and a word wider than the column starts a fresh line and is
-//!   broken hard, character by character. Spaces at a wrap point are dropped.
+//!   broken hard, between clusters. Spaces at a wrap point are dropped.
 //!   Styles follow the text across wrapped pieces.
 //! * **Blocks** are separated by exactly one blank line (blank apart from
 //!   enclosing quote bars); the output never starts or ends with one. Items of
 //!   a tight list, and the blocks inside them, are not separated.
-//! * **Code** is never reflowed: lines too wide are truncated with `…`.
+//! * **Code** is never reflowed: lines too wide are truncated with `…`
+//!   (`unicode-truncate`; [`truncate_to_width`] does the same for one string).
 //! * **Controls.** Control characters in the input are replaced by `�` so an
 //!   answer can never send escape sequences to the terminal.
 //!
@@ -43,6 +47,7 @@ use ratatui::text::Line;
 use crate::theme::Theme;
 use renderer::Renderer;
 use shapes::list_shapes;
+pub use width::truncate_to_width;
 
 /// Renders Markdown for a column `width` cells wide. Pure and deterministic.
 ///

@@ -1,49 +1,145 @@
-//! Measuring text in terminal cells, cluster by cluster.
+//! Measuring and cutting text in terminal cells, grapheme by grapheme.
+//!
+//! A grapheme cluster (a character with its combining marks, an emoji with
+//! its modifiers and everything joined by zero-width joiners, a flag) is
+//! what a reader sees as one character: it is measured as a whole and never
+//! split by a wrap or a cut.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_truncate::UnicodeTruncateStr;
+use unicode_width::UnicodeWidthStr;
 
-/// Splits text into clusters that must stay together: a character plus the
-/// zero-width characters after it (combining marks, variation selectors) and
-/// anything glued on by a zero-width joiner, so emoji sequences are neither
-/// split nor measured piecewise. Each cluster comes with its width.
-pub(super) fn clusters(text: &str) -> Vec<(&str, usize)> {
-    let mut starts = Vec::new();
-    let mut after_joiner = false;
-    for (index, ch) in text.char_indices() {
-        let extends = !starts.is_empty() && (after_joiner || ch.width() == Some(0));
-        if !extends {
-            starts.push(index);
-        }
-        after_joiner = ch == '\u{200D}';
-    }
-    let ends = starts.iter().skip(1).copied().chain([text.len()]);
-    starts
-        .iter()
-        .zip(ends)
-        .map(|(&start, end)| {
-            let cluster = text.get(start..end).unwrap_or("");
-            (cluster, cluster.width())
-        })
-        .collect()
+/// The mark that ends a text cut short.
+pub(super) const ELLIPSIS: &str = "…";
+
+/// Whether every byte is printable ASCII: then every byte is a grapheme of
+/// its own, one cell wide, and the Unicode tables need not be consulted.
+/// Nearly all of an answer is such text, so this is the common fast path.
+pub(super) fn is_plain_ascii(text: &str) -> bool {
+    text.bytes().all(|byte| (b' '..=b'~').contains(&byte))
 }
 
+/// The grapheme clusters of `text`, each with its width in cells.
+pub(super) fn clusters(text: &str) -> impl Iterator<Item = (&str, usize)> {
+    text.graphemes(true)
+        .map(|cluster| (cluster, cluster.width()))
+}
+
+/// The width of `text` in cells: the sum of its clusters' widths, so it
+/// agrees with what wrapping and cutting count.
 pub(super) fn text_width(text: &str) -> usize {
-    clusters(text).iter().map(|(_, width)| width).sum()
+    if is_plain_ascii(text) {
+        return text.len();
+    }
+    clusters(text).map(|(_, width)| width).sum()
+}
+
+/// Cuts `text` to at most `width` terminal cells, ending a cut text with `…`.
+///
+/// Text that fits is returned whole. Otherwise the longest start that leaves
+/// one cell for the `…` is kept; a grapheme cluster (an accented letter, an
+/// emoji sequence joined by zero-width joiners, a flag) is never split, and
+/// a wide (CJK) character that would straddle the limit is left out, so the
+/// result may be a cell narrower than `width`. A `width` of 0 gives an empty
+/// string. Widths are measured with `unicode-width`, cluster by cluster.
+///
+/// ```
+/// use council_tui::markdown::truncate_to_width;
+///
+/// assert_eq!(truncate_to_width("council", 10), "council");
+/// assert_eq!(truncate_to_width("council", 5), "coun…");
+/// assert_eq!(truncate_to_width("中文字符", 6), "中文…");
+/// ```
+pub fn truncate_to_width(text: &str, width: usize) -> String {
+    if text_width(text) <= width {
+        return text.to_owned();
+    }
+    let Some(room) = width.checked_sub(1) else {
+        return String::new();
+    };
+    let (kept, _) = text.unicode_truncate(room);
+    let mut cut = String::with_capacity(kept.len() + ELLIPSIS.len());
+    cut.push_str(kept);
+    cut.push_str(ELLIPSIS);
+    cut
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const FAMILY: &str = "👨\u{200d}👩\u{200d}👧";
+
     #[test]
     fn clusters_keep_joined_sequences_together() {
-        let family = "👨\u{200d}👩\u{200d}👧";
-        let input = format!("a{family}e\u{301}中");
+        let input = format!("a{FAMILY}e\u{301}中👍🏽🇺🇸");
         assert_eq!(
-            clusters(&input),
-            [("a", 1), (family, 2), ("e\u{301}", 1), ("中", 2)]
+            clusters(&input).collect::<Vec<_>>(),
+            [
+                ("a", 1),
+                (FAMILY, 2),
+                ("e\u{301}", 1),
+                ("中", 2),
+                ("👍🏽", 2),
+                ("🇺🇸", 2)
+            ]
         );
         assert_eq!(text_width("❤\u{fe0f}"), 2);
-        assert!(clusters("").is_empty());
+        assert_eq!(clusters("").count(), 0);
+    }
+
+    #[test]
+    fn text_width_counts_cells() {
+        assert_eq!(text_width("plain ascii"), 11);
+        assert_eq!(text_width("中文"), 4);
+        assert_eq!(text_width(FAMILY), 2);
+        assert_eq!(text_width("e\u{301}"), 1);
+        assert!(!is_plain_ascii("tab\there"));
+        assert!(!is_plain_ascii("é"));
+    }
+
+    #[test]
+    fn truncate_to_width_keeps_text_that_fits() {
+        assert_eq!(truncate_to_width("", 0), "");
+        assert_eq!(truncate_to_width("abc", 3), "abc");
+        assert_eq!(truncate_to_width("中文", 4), "中文");
+        assert_eq!(truncate_to_width(FAMILY, 2), FAMILY);
+    }
+
+    #[test]
+    fn truncate_to_width_marks_the_cut_and_never_exceeds_the_width() {
+        assert_eq!(truncate_to_width("abcdef", 4), "abc…");
+        assert_eq!(truncate_to_width("abcdef", 1), "…");
+        assert_eq!(truncate_to_width("abcdef", 0), "");
+        // A wide character that would straddle the limit is left out.
+        assert_eq!(truncate_to_width("中文字", 5), "中文…");
+        assert_eq!(truncate_to_width("中文字", 4), "中…");
+        for width in 0..12 {
+            let text = format!("a中{FAMILY}e\u{301}👍🏽x🇺🇸");
+            let cut = truncate_to_width(&text, width);
+            assert!(cut.width() <= width, "{cut:?} is wider than {width}");
+        }
+    }
+
+    #[test]
+    fn truncate_to_width_never_splits_a_grapheme() {
+        // The family is one cluster: kept whole or left out whole.
+        assert_eq!(
+            truncate_to_width(&format!("ab{FAMILY}cd"), 5),
+            format!("ab{FAMILY}…")
+        );
+        assert_eq!(truncate_to_width(&format!("ab{FAMILY}cd"), 4), "ab…");
+        // A combining accent stays with its letter.
+        assert_eq!(
+            truncate_to_width("e\u{301}e\u{301}e\u{301}", 3),
+            "e\u{301}e\u{301}e\u{301}"
+        );
+        assert_eq!(
+            truncate_to_width("e\u{301}e\u{301}e\u{301}x", 3),
+            "e\u{301}e\u{301}…"
+        );
+        // A skin tone stays with its emoji, a flag's two letters together.
+        assert_eq!(truncate_to_width("👍🏽👍🏽", 3), "👍🏽…");
+        assert_eq!(truncate_to_width("🇺🇸🇫🇷", 3), "🇺🇸…");
     }
 }

@@ -169,6 +169,17 @@ mod tests {
     }
 
     #[test]
+    fn hard_breaks_fall_between_grapheme_clusters() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let pieces = [Piece::Text(
+            format!("{family}{family}中e\u{301}"),
+            Style::new(),
+        )];
+        assert_eq!(texts(&wrap(&pieces, 3)), [family, family, "中e\u{301}"]);
+        assert_eq!(texts(&wrap(&pieces, 1)), ["…", "…", "…", "e\u{301}"]);
+    }
+
+    #[test]
     fn wrap_drops_spaces_at_wrap_points() {
         let pieces = [Piece::Text("aaa    bbb".to_owned(), Style::new())];
         assert_eq!(texts(&wrap(&pieces, 5)), ["aaa", "bbb"]);

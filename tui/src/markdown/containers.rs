@@ -180,11 +180,20 @@ impl Renderer {
 
     pub(super) fn push_line(&mut self, body: Vec<Span<'static>>, depth: usize, content: bool) {
         let budget = self.width.saturating_sub(self.content_width());
-        let mut spans = keep_last_cells(self.prefix(depth, content), budget);
-        spans.extend(body);
-        self.out.push(finish_line(spans, self.width));
+        let prefix = self.prefix(depth, content);
+        let spans = if prefix.is_empty() {
+            body
+        } else {
+            let mut spans = keep_last_cells(prefix, budget);
+            spans.extend(body);
+            spans
+        };
+        self.out
+            .push(finish_line(spans, self.width, &mut self.scratch));
         if content {
-            self.last_ids = self.stack.iter().map(|container| container.id).collect();
+            self.last_ids.clear();
+            self.last_ids
+                .extend(self.stack.iter().map(|container| container.id));
         }
     }
 }

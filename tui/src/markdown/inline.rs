@@ -158,6 +158,15 @@ pub(super) fn has_content(pieces: &[Piece]) -> bool {
 /// Inline text with whitespace controls turned into spaces and every other
 /// control character made visible (and harmless) as `�`.
 pub(super) fn sanitize_inline(text: &str) -> String {
+    // Control characters are C0 (below 0x20), DEL and C1 (U+0080–U+009F,
+    // encoded after a 0xC2 byte): text without those bytes, nearly all of
+    // it, is copied as it is.
+    if !text
+        .bytes()
+        .any(|byte| byte < 0x20 || byte == 0x7f || byte == 0xc2)
+    {
+        return text.to_owned();
+    }
     text.chars()
         .map(|ch| match ch {
             '\t' | '\n' | '\r' => ' ',

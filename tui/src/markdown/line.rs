@@ -1,25 +1,12 @@
 //! Building and finishing lines of spans: merging, truncating with `…`,
 //! cutting prefixes from the left and the last guard on the width.
 
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_truncate::UnicodeTruncateStr;
 use unicode_width::UnicodeWidthStr;
 
 use super::width::{ELLIPSIS, is_plain_ascii, text_width};
-
-/// Appends text to a line, merging it into the last span when the style is
-/// the same so lines stay a handful of spans.
-pub(super) fn append(line: &mut Vec<Span<'static>>, text: &str, style: Style) {
-    if let Some(last) = line.last_mut()
-        && last.style == style
-    {
-        last.content.to_mut().push_str(text);
-        return;
-    }
-    line.push(Span::styled(text.to_owned(), style));
-}
 
 fn spans_width(spans: &[Span<'_>]) -> usize {
     spans.iter().map(|span| text_width(&span.content)).sum()
@@ -91,18 +78,28 @@ pub(super) fn keep_last_cells(mut spans: Vec<Span<'static>>, budget: usize) -> V
 }
 
 /// The width of the spans as one string, as callers measure a line: a
-/// sequence that crosses spans is measured as a whole.
-fn joined_width(spans: &[Span<'_>]) -> usize {
+/// sequence that crosses spans is measured as a whole (a variation selector
+/// at the start of a span can widen the character that ends the one before).
+/// `scratch` is a buffer reused from line to line.
+fn joined_width(spans: &[Span<'_>], scratch: &mut String) -> usize {
     if spans.iter().all(|span| is_plain_ascii(&span.content)) {
         return spans.iter().map(|span| span.content.len()).sum();
     }
-    let text: String = spans.iter().map(|span| span.content.as_ref()).collect();
-    text.width()
+    scratch.clear();
+    for span in spans {
+        scratch.push_str(&span.content);
+    }
+    scratch.width()
 }
 
 /// Finishes a line: no trailing spaces, no empty spans, and — as a last
 /// guard, measured exactly as callers measure — never wider than `width`.
-pub(super) fn finish_line(mut spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+/// `scratch` is a buffer to measure in, reused from line to line.
+pub(super) fn finish_line(
+    mut spans: Vec<Span<'static>>,
+    width: usize,
+    scratch: &mut String,
+) -> Line<'static> {
     while let Some(last) = spans.last_mut() {
         let trimmed = last.content.trim_end_matches(' ').len();
         if trimmed < last.content.len() {
@@ -113,7 +110,7 @@ pub(super) fn finish_line(mut spans: Vec<Span<'static>>, width: usize) -> Line<'
         }
         spans.pop();
     }
-    while joined_width(&spans) > width {
+    while joined_width(&spans, scratch) > width {
         let Some(last) = spans.last_mut() else {
             break;
         };
@@ -179,14 +176,26 @@ mod tests {
 
     #[test]
     fn finished_lines_have_no_trailing_spaces_and_fit() {
-        let line = finish_line(vec![Span::raw("ab  "), Span::raw("   ")], 10);
+        let line = finish_line(
+            vec![Span::raw("ab  "), Span::raw("   ")],
+            10,
+            &mut String::new(),
+        );
         assert_eq!(line.spans.len(), 1);
         assert_eq!(line.spans[0].content, "ab");
-        let line = finish_line(vec![Span::raw("abc"), Span::raw("中")], 4);
+        let line = finish_line(
+            vec![Span::raw("abc"), Span::raw("中")],
+            4,
+            &mut String::new(),
+        );
         assert_eq!(text(&line.spans), "abc");
         // The guard drops whole clusters, never half an emoji sequence.
         let family = "👨\u{200d}👩\u{200d}👧";
-        let line = finish_line(vec![Span::raw(format!("abc{family}"))], 4);
+        let line = finish_line(
+            vec![Span::raw(format!("abc{family}"))],
+            4,
+            &mut String::new(),
+        );
         assert_eq!(text(&line.spans), "abc");
     }
 }

@@ -35,6 +35,8 @@ pub(super) struct Renderer {
     pub(super) code: Option<CodeBlock>,
     pub(super) html: Option<String>,
     pub(super) table: Option<Table>,
+    /// A buffer reused to measure each finished line as a whole.
+    pub(super) scratch: String,
 }
 
 impl Renderer {
@@ -54,6 +56,7 @@ impl Renderer {
             code: None,
             html: None,
             table: None,
+            scratch: String::new(),
         }
     }
 

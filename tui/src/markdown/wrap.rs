@@ -1,19 +1,28 @@
 //! Word wrapping of inline pieces to the column.
+//!
+//! Wrapping is most of the work of rendering an answer, so it works on
+//! slices of the pieces' text rather than cluster by cluster: a word is a
+//! few slices (one per style it spans), printable ASCII text (nearly all
+//! of an answer) is split at spaces without consulting the Unicode tables,
+//! and the line being filled is one reused buffer that becomes exactly
+//! sized spans when the line is done.
 
 use std::mem;
 
 use ratatui::style::Style;
 use ratatui::text::Span;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
 use super::inline::Piece;
-use super::line::append;
-use super::width::clusters;
+use super::width::{ELLIPSIS, clusters, is_plain_ascii};
 
 /// Word-wraps inline pieces to `width` cells (at least 1).
 ///
-/// Lines break only at spaces; words wider than the line are broken hard.
-/// Runs of blank lines from hard breaks collapse to one and blank lines at the
-/// edges are dropped, so a block never creates a double gap.
+/// Lines break only at spaces; words wider than the line are broken hard,
+/// between grapheme clusters. Runs of blank lines from hard breaks collapse
+/// to one and blank lines at the edges are dropped, so a block never
+/// creates a double gap.
 pub(super) fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Span<'static>>> {
     let mut wrapper = Wrapper::new(width.max(1));
     for piece in pieces {
@@ -22,22 +31,12 @@ pub(super) fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Span<'static>>> {
                 wrapper.flush_word();
                 wrapper.break_line();
             }
-            Piece::Text(text, style) => {
-                for (cluster, cells) in clusters(text) {
-                    if cluster == " " {
-                        wrapper.flush_word();
-                        wrapper.spaces.push(*style);
-                    } else {
-                        wrapper.word.push((cluster, *style, cells));
-                        wrapper.word_width += cells;
-                    }
-                }
-            }
+            Piece::Text(text, style) => wrapper.text(text, *style),
         }
     }
     wrapper.flush_word();
     wrapper.break_line();
-    let mut lines: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut lines: Vec<Vec<Span<'static>>> = Vec::with_capacity(wrapper.lines.len());
     for line in wrapper.lines {
         let blank = line.is_empty();
         let previous_blank = lines.last().is_none_or(Vec::is_empty);
@@ -56,11 +55,16 @@ pub(super) fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Span<'static>>> {
 struct Wrapper<'a> {
     width: usize,
     lines: Vec<Vec<Span<'static>>>,
-    line: Vec<Span<'static>>,
+    /// The text of the line being filled, reused from line to line.
+    text: String,
+    /// Where each run of one style ends in `text`, with its style: the
+    /// line's spans-to-be, equal styles already merged.
+    runs: Vec<(usize, Style)>,
     line_width: usize,
     /// Pending spaces (with their styles, so underlined links stay
     /// continuous); dropped when the line wraps there.
     spaces: Vec<Style>,
+    /// The word being collected: a slice of text per style, with widths.
     word: Vec<(&'a str, Style, usize)>,
     word_width: usize,
 }
@@ -70,7 +74,8 @@ impl<'a> Wrapper<'a> {
         Wrapper {
             width,
             lines: Vec::new(),
-            line: Vec::new(),
+            text: String::new(),
+            runs: Vec::new(),
             line_width: 0,
             spaces: Vec::new(),
             word: Vec::new(),
@@ -78,14 +83,73 @@ impl<'a> Wrapper<'a> {
         }
     }
 
+    /// Takes a piece of text: a space ends the word being collected, any
+    /// other cluster belongs to it.
+    fn text(&mut self, text: &'a str, style: Style) {
+        if is_plain_ascii(text) {
+            // Every byte is a one-cell cluster: split at spaces directly.
+            let mut rest = text;
+            while !rest.is_empty() {
+                let word_end = rest.find(' ').unwrap_or(rest.len());
+                let (word, after) = rest.split_at(word_end);
+                if !word.is_empty() {
+                    self.word_part(word, style, word.len());
+                }
+                let spaces = after.len() - after.trim_start_matches(' ').len();
+                for _ in 0..spaces {
+                    self.flush_word();
+                    self.spaces.push(style);
+                }
+                rest = after.get(spaces..).unwrap_or("");
+            }
+            return;
+        }
+        let mut part: Option<(usize, usize)> = None;
+        for (index, cluster) in text.grapheme_indices(true) {
+            if cluster == " " {
+                if let Some((start, width)) = part.take() {
+                    self.word_part(text.get(start..index).unwrap_or(""), style, width);
+                }
+                self.flush_word();
+                self.spaces.push(style);
+            } else {
+                let (_, width) = part.get_or_insert((index, 0));
+                *width += cluster.width();
+            }
+        }
+        if let Some((start, width)) = part {
+            self.word_part(text.get(start..).unwrap_or(""), style, width);
+        }
+    }
+
+    fn word_part(&mut self, text: &'a str, style: Style, width: usize) {
+        self.word.push((text, style, width));
+        self.word_width += width;
+    }
+
+    /// Ends the line being filled, turning its runs into spans.
     fn break_line(&mut self) {
-        self.lines.push(mem::take(&mut self.line));
+        let mut spans = Vec::with_capacity(self.runs.len());
+        let mut start = 0;
+        for (end, style) in self.runs.drain(..) {
+            let text = self.text.get(start..end).unwrap_or("");
+            spans.push(Span::styled(text.to_owned(), style));
+            start = end;
+        }
+        self.lines.push(spans);
+        self.text.clear();
         self.line_width = 0;
         self.spaces.clear();
     }
 
-    fn push_cluster(&mut self, cluster: &str, style: Style, width: usize) {
-        append(&mut self.line, cluster, style);
+    /// Adds text to the line, merged into the last run when the style is
+    /// the same so lines stay a handful of spans.
+    fn push(&mut self, text: &str, style: Style, width: usize) {
+        self.text.push_str(text);
+        match self.runs.last_mut() {
+            Some((end, last)) if *last == style => *end = self.text.len(),
+            _ => self.runs.push((self.text.len(), style)),
+        }
         self.line_width += width;
     }
 
@@ -93,33 +157,42 @@ impl<'a> Wrapper<'a> {
         if self.word.is_empty() {
             return;
         }
-        let word = mem::take(&mut self.word);
-        let word_width = mem::take(&mut self.word_width);
-        let spaces = mem::take(&mut self.spaces);
-        if !self.line.is_empty() && self.line_width + spaces.len() + word_width <= self.width {
-            for style in spaces {
-                self.push_cluster(" ", style, 1);
+        // The buffers are taken for the loops and put back, emptied, for
+        // the next word.
+        let mut spaces = mem::take(&mut self.spaces);
+        let mut word = mem::take(&mut self.word);
+        let line_empty = self.runs.is_empty();
+        if !line_empty && self.line_width + spaces.len() + self.word_width <= self.width {
+            for &style in &spaces {
+                self.push(" ", style, 1);
             }
-        } else if !self.line.is_empty() {
+        } else if !line_empty {
             self.break_line();
         }
-        if self.line_width + word_width <= self.width {
-            for (cluster, style, width) in word {
-                self.push_cluster(cluster, style, width);
+        if self.line_width + self.word_width <= self.width {
+            for &(text, style, width) in &word {
+                self.push(text, style, width);
             }
-            return;
+        } else {
+            // Wider than a whole line: break it wherever the line is full.
+            for &(text, style, _) in &word {
+                for (cluster, width) in clusters(text) {
+                    if self.line_width + width > self.width && !self.runs.is_empty() {
+                        self.break_line();
+                    }
+                    if width > self.width {
+                        self.push(ELLIPSIS, style, 1);
+                    } else {
+                        self.push(cluster, style, width);
+                    }
+                }
+            }
         }
-        // Wider than a whole line: break it wherever the line is full.
-        for (cluster, style, width) in word {
-            if self.line_width + width > self.width && !self.line.is_empty() {
-                self.break_line();
-            }
-            if width > self.width {
-                self.push_cluster("…", style, 1);
-            } else {
-                self.push_cluster(cluster, style, width);
-            }
-        }
+        spaces.clear();
+        self.spaces = spaces;
+        word.clear();
+        self.word = word;
+        self.word_width = 0;
     }
 }
 

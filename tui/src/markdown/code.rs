@@ -6,10 +6,14 @@ use ratatui::text::Span;
 use super::inline::{Piece, has_content, sanitize_inline};
 use super::line::truncate;
 use super::renderer::Renderer;
+use super::width::text_width;
 use super::wrap::wrap;
 
 /// The bar in front of every line of a code block.
 const CODE_BAR: &str = "│ ";
+
+/// `CODE_BAR`'s width in cells, not measured again for every line.
+const CODE_BAR_WIDTH: usize = 2;
 
 /// A code block whose text is being collected.
 #[derive(Debug)]
@@ -24,20 +28,26 @@ impl Renderer {
         let dim = self.theme.dim();
         let style = self.theme.code();
         let mut lines = Vec::new();
+        // Only lines that do not fit are measured again and cut.
+        let fit = |body: Vec<Span<'static>>, cells: usize| {
+            if cells <= width {
+                body
+            } else {
+                truncate(body, width)
+            }
+        };
         if let Some(language) = &code.language {
-            lines.push(truncate(
-                vec![Span::styled(format!("{CODE_BAR}{language}"), dim)],
-                width,
-            ));
+            let cells = CODE_BAR_WIDTH + text_width(language);
+            let body = vec![Span::styled(format!("{CODE_BAR}{language}"), dim)];
+            lines.push(fit(body, cells));
         }
         let text = code.text.strip_suffix('\n').unwrap_or(&code.text);
         if !text.is_empty() || lines.is_empty() {
             for source in text.split('\n') {
-                let body = vec![
-                    Span::styled(CODE_BAR, dim),
-                    Span::styled(sanitize_code(source), style),
-                ];
-                lines.push(truncate(body, width));
+                let source = sanitize_code(source);
+                let cells = CODE_BAR_WIDTH + text_width(&source);
+                let body = vec![Span::styled(CODE_BAR, dim), Span::styled(source, style)];
+                lines.push(fit(body, cells));
             }
         }
         self.emit_block(lines);
@@ -76,6 +86,11 @@ fn sanitize_code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bar_width_matches_the_bar() {
+        assert_eq!(text_width(CODE_BAR), CODE_BAR_WIDTH);
+    }
 
     #[test]
     fn sanitising_replaces_controls() {

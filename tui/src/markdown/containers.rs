@@ -2,6 +2,8 @@
 //! each line gets the prefixes of the containers around it, and blocks are
 //! separated by one blank line unless they share a tight list.
 
+use std::mem;
+
 use ratatui::text::Span;
 
 use super::line::{finish_line, keep_last_cells};
@@ -17,6 +19,20 @@ pub(super) const BULLETS: [&str; 3] = ["• ", "◦ ", "▪ "];
 
 /// The bar in front of every line of a block quote.
 const QUOTE_BAR: &str = "▌ ";
+
+/// `QUOTE_BAR`'s width in cells, not measured again for every line.
+const QUOTE_BAR_WIDTH: usize = 2;
+
+/// Spaces for hanging indents, borrowed rather than allocated per line.
+const SPACES: &str = "                                ";
+
+/// `width` spaces as a span, borrowed from `SPACES` when it is long enough.
+fn spaces(width: usize) -> Span<'static> {
+    match SPACES.get(..width) {
+        Some(spaces) => Span::raw(spaces),
+        None => Span::raw(" ".repeat(width)),
+    }
+}
 
 /// A block that contains other blocks and prefixes their lines.
 #[derive(Debug)]
@@ -40,7 +56,10 @@ pub(super) enum Kind {
     },
     Item {
         tight: bool,
+        /// The marker, until it is shown (then it moves into the line).
         marker: String,
+        /// The marker's width in cells, kept for the hanging indent.
+        marker_width: usize,
         /// Whether the marker has been shown; later lines get spaces instead
         /// (the hanging indent).
         used: bool,
@@ -80,9 +99,11 @@ impl Renderer {
                 None => (*bullet).to_owned(),
             };
         }
+        let marker_width = text_width(&marker);
         self.push_container(Kind::Item {
             tight,
             marker,
+            marker_width,
             used: false,
         });
     }
@@ -103,9 +124,9 @@ impl Renderer {
         self.stack
             .iter()
             .map(|container| match &container.kind {
-                Kind::Quote => text_width(QUOTE_BAR),
+                Kind::Quote => QUOTE_BAR_WIDTH,
                 Kind::List { .. } => 0,
-                Kind::Item { marker, .. } => text_width(marker),
+                Kind::Item { marker_width, .. } => *marker_width,
             })
             .sum()
     }
@@ -117,26 +138,36 @@ impl Renderer {
         self.width.saturating_sub(self.prefix_width()).max(floor)
     }
 
-    /// The prefix of the outermost `depth` containers. With `consume`, an
-    /// item's marker is shown once and then turns into spaces.
-    fn prefix(&mut self, depth: usize, consume: bool) -> Vec<Span<'static>> {
+    /// The prefix of the outermost `depth` containers, and its width. With
+    /// `consume`, an item's marker is shown once and then turns into spaces.
+    fn prefix(&mut self, depth: usize, consume: bool) -> (Vec<Span<'static>>, usize) {
         let dim = self.theme.dim();
         let mut spans = Vec::new();
+        let mut width = 0;
         for container in self.stack.iter_mut().take(depth) {
             match &mut container.kind {
-                Kind::Quote => spans.push(Span::styled(QUOTE_BAR, dim)),
+                Kind::Quote => {
+                    spans.push(Span::styled(QUOTE_BAR, dim));
+                    width += QUOTE_BAR_WIDTH;
+                }
                 Kind::List { .. } => {}
-                Kind::Item { marker, used, .. } => {
+                Kind::Item {
+                    marker,
+                    marker_width,
+                    used,
+                    ..
+                } => {
                     if consume && !*used {
                         *used = true;
-                        spans.push(Span::raw(marker.clone()));
+                        spans.push(Span::raw(mem::take(marker)));
                     } else {
-                        spans.push(Span::raw(" ".repeat(text_width(marker))));
+                        spans.push(spaces(*marker_width));
                     }
+                    width += *marker_width;
                 }
             }
         }
-        spans
+        (spans, width)
     }
 
     // ---- output ---------------------------------------------------------
@@ -180,11 +211,15 @@ impl Renderer {
 
     pub(super) fn push_line(&mut self, body: Vec<Span<'static>>, depth: usize, content: bool) {
         let budget = self.width.saturating_sub(self.content_width());
-        let prefix = self.prefix(depth, content);
+        let (prefix, prefix_width) = self.prefix(depth, content);
         let spans = if prefix.is_empty() {
             body
         } else {
-            let mut spans = keep_last_cells(prefix, budget);
+            let mut spans = if prefix_width <= budget {
+                prefix
+            } else {
+                keep_last_cells(prefix, budget)
+            };
             spans.extend(body);
             spans
         };
@@ -195,5 +230,18 @@ impl Renderer {
             self.last_ids
                 .extend(self.stack.iter().map(|container| container.id));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_widths_match_their_text() {
+        assert_eq!(text_width(QUOTE_BAR), QUOTE_BAR_WIDTH);
+        assert!(SPACES.bytes().all(|byte| byte == b' '));
+        assert_eq!(spaces(3).content, "   ");
+        assert_eq!(spaces(SPACES.len() + 2).content.len(), SPACES.len() + 2);
     }
 }

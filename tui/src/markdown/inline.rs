@@ -103,6 +103,7 @@ impl Renderer {
                 kind:
                     Kind::Item {
                         marker,
+                        marker_width,
                         used: false,
                         ..
                     },
@@ -110,6 +111,7 @@ impl Renderer {
             }) = self.stack.last_mut()
         {
             marker.push_str(mark);
+            *marker_width += text_width(mark);
             return;
         }
         self.push_text(mark);

@@ -82,8 +82,26 @@ pub(super) fn keep_last_cells(mut spans: Vec<Span<'static>>, budget: usize) -> V
 /// at the start of a span can widen the character that ends the one before).
 /// `scratch` is a buffer reused from line to line.
 fn joined_width(spans: &[Span<'_>], scratch: &mut String) -> usize {
-    if spans.iter().all(|span| is_plain_ascii(&span.content)) {
-        return spans.iter().map(|span| span.content.len()).sum();
+    // `unicode-width` measures a string from its end, each character's width
+    // depending only on the characters after it, and printable ASCII hands
+    // on no state. So while every span after the first is printable ASCII
+    // (one cell a byte), the first can be measured alone: that covers lines
+    // of text, and a list marker or code bar followed by ASCII text.
+    if spans
+        .iter()
+        .skip(1)
+        .all(|span| is_plain_ascii(&span.content))
+    {
+        return spans
+            .iter()
+            .map(|span| {
+                if is_plain_ascii(&span.content) {
+                    span.content.len()
+                } else {
+                    span.content.width()
+                }
+            })
+            .sum();
     }
     scratch.clear();
     for span in spans {
@@ -189,6 +207,14 @@ mod tests {
             &mut String::new(),
         );
         assert_eq!(text(&line.spans), "abc");
+        // A sequence across spans is measured as a whole: a keycap's
+        // variation selector makes the digit before it two cells wide.
+        let keycap = vec![Span::raw("ab1"), Span::raw("\u{fe0f}\u{20e3}")];
+        assert_eq!(joined_width(&keycap, &mut String::new()), 4);
+        let marker = vec![Span::raw("• "), Span::raw("text")];
+        assert_eq!(joined_width(&marker, &mut String::new()), 6);
+        let emoji = vec![Span::raw("❤\u{fe0f}"), Span::raw("x")];
+        assert_eq!(joined_width(&emoji, &mut String::new()), 3);
         // The guard drops whole clusters, never half an emoji sequence.
         let family = "👨\u{200d}👩\u{200d}👧";
         let line = finish_line(

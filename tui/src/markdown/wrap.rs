@@ -17,6 +17,9 @@ use unicode_width::UnicodeWidthStr;
 use super::inline::Piece;
 use super::width::{ELLIPSIS, clusters, is_plain_ascii};
 
+/// The most bytes reserved up front for a line's text.
+const MAX_RESERVED: usize = 512;
+
 /// Word-wraps inline pieces to `width` cells (at least 1).
 ///
 /// Lines break only at spaces; words wider than the line are broken hard,
@@ -36,14 +39,7 @@ pub(super) fn wrap(pieces: &[Piece], width: usize) -> Vec<Vec<Span<'static>>> {
     }
     wrapper.flush_word();
     wrapper.break_line();
-    let mut lines: Vec<Vec<Span<'static>>> = Vec::with_capacity(wrapper.lines.len());
-    for line in wrapper.lines {
-        let blank = line.is_empty();
-        let previous_blank = lines.last().is_none_or(Vec::is_empty);
-        if !(blank && previous_blank) {
-            lines.push(line);
-        }
-    }
+    let mut lines = wrapper.lines;
     if lines.last().is_some_and(Vec::is_empty) {
         lines.pop();
     }
@@ -74,7 +70,8 @@ impl<'a> Wrapper<'a> {
         Wrapper {
             width,
             lines: Vec::new(),
-            text: String::new(),
+            // Room for a line of ASCII, so the buffer rarely grows.
+            text: String::with_capacity(width.min(MAX_RESERVED)),
             runs: Vec::new(),
             line_width: 0,
             spaces: Vec::new(),
@@ -127,7 +124,9 @@ impl<'a> Wrapper<'a> {
         self.word_width += width;
     }
 
-    /// Ends the line being filled, turning its runs into spans.
+    /// Ends the line being filled, turning its runs into spans. A blank
+    /// line (from hard breaks) is kept only after a line with text, so runs
+    /// of them collapse to one and none leads.
     fn break_line(&mut self) {
         let mut spans = Vec::with_capacity(self.runs.len());
         let mut start = 0;
@@ -136,7 +135,9 @@ impl<'a> Wrapper<'a> {
             spans.push(Span::styled(text.to_owned(), style));
             start = end;
         }
-        self.lines.push(spans);
+        if !spans.is_empty() || self.lines.last().is_some_and(|line| !line.is_empty()) {
+            self.lines.push(spans);
+        }
         self.text.clear();
         self.line_width = 0;
         self.spaces.clear();

@@ -9,7 +9,7 @@ use ratatui::text::Span;
 
 use super::containers::{Container, Kind};
 use super::renderer::Renderer;
-use super::width::text_width;
+use super::width::{CHUNK, text_width};
 use super::wrap::wrap;
 
 /// A run of inline content waiting to be wrapped.
@@ -163,10 +163,13 @@ pub(super) fn sanitize_inline(text: &str) -> String {
     // Control characters are C0 (below 0x20), DEL and C1 (U+0080–U+009F,
     // encoded after a 0xC2 byte): text without those bytes, nearly all of
     // it, is copied as it is.
-    if !text
-        .bytes()
-        .any(|byte| byte < 0x20 || byte == 0x7f || byte == 0xc2)
-    {
+    let clean = text.as_bytes().chunks(CHUNK).all(|chunk| {
+        // Without stopping inside a chunk, so this compiles to vector code.
+        chunk.iter().fold(true, |clean, &byte| {
+            clean & (byte >= 0x20) & (byte != 0x7f) & (byte != 0xc2)
+        })
+    });
+    if clean {
         return text.to_owned();
     }
     text.chars()
@@ -185,5 +188,14 @@ mod tests {
     #[test]
     fn sanitising_replaces_controls() {
         assert_eq!(sanitize_inline("a\tb\nc\u{1b}"), "a b c\u{fffd}");
+        // Past the first chunk, and C1 controls (after a 0xC2 byte), too.
+        let long = "x".repeat(40);
+        assert_eq!(
+            sanitize_inline(&format!("{long}\u{7f}")),
+            format!("{long}\u{fffd}")
+        );
+        assert_eq!(sanitize_inline("a\u{85}b\u{9b}"), "a\u{fffd}b\u{fffd}");
+        // Other characters after a 0xC2 byte stay.
+        assert_eq!(sanitize_inline("½ °C\u{a0}"), "½ °C\u{a0}");
     }
 }

@@ -429,7 +429,10 @@ async fn ask_answers_on_stdout_and_exits_by_the_councils_status() {
         .lines()
         .find(|l| l.starts_with("council: 2 models · "))
         .unwrap_or_else(|| panic!("a summary line: {run:?}"));
-    assert!(used.contains(" tok · $") && !used.contains("$?"), "{used}");
+    assert!(
+        used.contains(" tok · ") && used.contains('$') && !used.contains("$?"),
+        "{used}"
+    );
     let first = run.conversation();
 
     // The question from stdin, with `-` and with no argument at all.

@@ -359,7 +359,7 @@ async fn local_mode_at_80x24_from_the_first_key_to_the_cost() {
             .find(|l| l.contains("✔ complete"))
             .unwrap_or_default();
         assert!(
-            header.contains(" tok · $") && header.contains('s'),
+            header.contains(" tok · ") && header.contains('$') && header.contains('s'),
             "{answered}"
         );
         assert!(
@@ -367,7 +367,10 @@ async fn local_mode_at_80x24_from_the_first_key_to_the_cost() {
             "the fake reports its cost:\n{answered}"
         );
         let title_bar = answered.lines().next().unwrap_or_default();
-        assert!(title_bar.contains(" tok · $"), "{answered}");
+        assert!(
+            title_bar.contains(" tok · ") && title_bar.contains('$'),
+            "{answered}"
+        );
         assert_tidy(&answered, 80);
 
         // The stages: each model's share.

@@ -272,6 +272,46 @@ fn wide_characters_count_two_cells() {
 }
 
 #[test]
+fn emoji_sequences_and_accents_are_never_split_by_a_hard_break() {
+    let family = "👨\u{200d}👩\u{200d}👧";
+    // A word of joined sequences wider than the column breaks between them.
+    assert_eq!(
+        plain(&format!("{family}{family}{family}"), 5),
+        [format!("{family}{family}"), family.to_owned()]
+    );
+    // Skin tones stay on their emoji and a flag's letters stay together.
+    assert_eq!(plain("👍🏽👍🏽👍🏽", 4), ["👍🏽👍🏽", "👍🏽"]);
+    assert_eq!(plain("🇺🇸🇫🇷🇯🇵", 5), ["🇺🇸🇫🇷", "🇯🇵"]);
+    // Stacked combining marks go with their letter.
+    assert_eq!(
+        plain("a\u{301}\u{323}b\u{301}\u{323}c", 2),
+        ["a\u{301}\u{323}b\u{301}\u{323}", "c"]
+    );
+    // Mixed wide and narrow text fills lines up to the width, no further.
+    assert_eq!(plain("ab中文cd字", 5), ["ab中", "文cd", "字"]);
+}
+
+#[test]
+fn code_lines_are_cut_at_whole_wide_characters_and_sequences() {
+    let family = "👨\u{200d}👩\u{200d}👧";
+    // "│ " takes 2 cells; a wide character that would straddle the last
+    // cell before `…` is left out whole.
+    assert_eq!(plain("```\n中文字符测试\n```", 8), ["│ 中文…"]);
+    assert_eq!(plain("```\n中文字符测试\n```", 9), ["│ 中文字…"]);
+    let lines = plain(&format!("```\nab{family}{family}cd\n```"), 8);
+    assert_eq!(lines, [format!("│ ab{family}…")]);
+    assert_eq!(
+        plain("```\ne\u{301}e\u{301}e\u{301}e\u{301}\n```", 5),
+        ["│ e\u{301}e\u{301}…"]
+    );
+    for width in 1..12 {
+        for line in plain(&format!("```\n中{family}e\u{301}👍🏽🇺🇸x\n```"), width) {
+            assert!(line.width() <= usize::from(width), "{line:?} at {width}");
+        }
+    }
+}
+
+#[test]
 fn styles_carry_across_wrapped_lines() {
     let lines = render(
         "plain **bold words that wrap across several lines** end",

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use council_shared::{AssistantMessage, Conversation, Message, RunStatus};
 use ratatui::text::{Line, Span};
 
@@ -47,7 +47,10 @@ impl RenderCache {
 
 /// "09:41" in the user's time zone.
 pub(crate) fn clock(t: DateTime<Utc>, offset: FixedOffset) -> String {
-    t.with_timezone(&offset).format("%H:%M").to_string()
+    // Every message's header is built on every frame: two numbers are far
+    // cheaper than interpreting a `%H:%M` format string (same text).
+    let local = t.with_timezone(&offset);
+    format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
 /// "0:07", "12:30".
@@ -218,7 +221,13 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut line = String::new();
         let mut used = 0;
         for word in para.split(' ') {
-            let w = UnicodeWidthStr::width(word);
+            // In a string every ASCII character counts one cell ("\r\n"
+            // would count one for two, but lines are split at '\n').
+            let w = if word.is_ascii() {
+                word.len()
+            } else {
+                UnicodeWidthStr::width(word)
+            };
             if used > 0 && used + 1 + w > width {
                 out.push(std::mem::take(&mut line));
                 used = 0;
@@ -434,4 +443,34 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
         lines.extend(markdown::render(&progress.answer, width, theme));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn clock_matches_the_hour_minute_format() {
+        let offsets = [0, 3600, -5 * 3600 - 1800, 14 * 3600];
+        let times = [
+            (2026, 1, 1, 0, 0),
+            (2026, 3, 9, 9, 41),
+            (2025, 12, 31, 23, 59),
+        ];
+        for seconds in offsets {
+            let Some(offset) = FixedOffset::east_opt(seconds) else {
+                panic!("offset {seconds}");
+            };
+            for (y, mo, d, h, mi) in times {
+                let t = Utc.with_ymd_and_hms(y, mo, d, h, mi, 30).single();
+                let Some(t) = t else {
+                    panic!("time {y}-{mo}-{d}")
+                };
+                let expected = t.with_timezone(&offset).format("%H:%M").to_string();
+                assert_eq!(clock(t, offset), expected);
+            }
+        }
+    }
 }

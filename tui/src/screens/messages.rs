@@ -215,7 +215,7 @@ pub(crate) fn plain(text: &str, width: u16) -> Vec<Line<'static>> {
 
 /// Greedy word wrap by display width.
 pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    use unicode_width::UnicodeWidthStr;
     let mut out = Vec::new();
     for para in text.split('\n') {
         let mut line = String::new();
@@ -241,14 +241,17 @@ pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
                 used += w;
                 continue;
             }
-            for c in word.chars() {
-                let cw = UnicodeWidthChar::width(c).unwrap_or(0);
-                if used + cw > width && used > 0 {
+            // A word wider than the line is cut between grapheme clusters,
+            // never inside an emoji sequence or between a letter and its
+            // accent.
+            for g in unicode_segmentation::UnicodeSegmentation::graphemes(word, true) {
+                let gw = UnicodeWidthStr::width(g);
+                if used + gw > width && used > 0 {
                     out.push(std::mem::take(&mut line));
                     used = 0;
                 }
-                line.push(c);
-                used += cw;
+                line.push_str(g);
+                used += gw;
             }
         }
         out.push(line);
@@ -447,6 +450,21 @@ fn live(run: &LiveRun, width: u16, now: Instant, frame: u64, theme: &Theme) -> V
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_word_is_cut_between_grapheme_clusters() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let word = format!("{family}{family}{family}");
+        let lines = super::wrap(&word, 3);
+        assert_eq!(
+            lines,
+            vec![family.to_owned(), family.to_owned(), family.to_owned()]
+        );
+        assert_eq!(
+            super::wrap("e\u{301}e\u{301}e\u{301}", 2),
+            vec!["e\u{301}e\u{301}", "e\u{301}"]
+        );
+    }
+
     use chrono::TimeZone;
 
     use super::*;

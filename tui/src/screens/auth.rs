@@ -2,6 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui_textarea::TextArea;
@@ -18,8 +19,13 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
     } else {
         &[AuthField::Email, AuthField::Password]
     };
-    // Per field: label, input box (3 rows), error line.
-    let height = 4 + 5 * u16::try_from(fields.len()).unwrap_or(3) + 3;
+    // Per field: label, input box (3 rows), error line; where that does not
+    // fit (Register at 60×20), label and field share a row, without a box.
+    let count = u16::try_from(fields.len()).unwrap_or(3);
+    let full = 4 + 5 * count + 3;
+    let compact = area.height < full;
+    let per_field: &[u16] = if compact { &[1, 1] } else { &[1, 3, 1] };
+    let height = if compact { 4 + 2 * count + 3 } else { full };
     let rect = centered(area, 58, height);
     let title = if register {
         " The Council · Create account "
@@ -32,11 +38,7 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
 
     let mut constraints = vec![Constraint::Length(1)];
     for _ in fields {
-        constraints.extend([
-            Constraint::Length(1),
-            Constraint::Length(3),
-            Constraint::Length(1),
-        ]);
+        constraints.extend(per_field.iter().map(|h| Constraint::Length(*h)));
     }
     constraints.extend([
         Constraint::Length(1),
@@ -58,25 +60,34 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
             AuthField::Password => "Password",
             AuthField::Confirm => "Confirm password",
         };
-        let base = 1 + i * 3;
-        frame.render_widget(Paragraph::new(Span::styled(label, bold())), rows[base]);
-        draw_input(
-            frame,
-            rows[base + 1],
-            input(form, *field),
-            form.focus == *field && !form.busy,
-            theme,
-        );
+        let base = 1 + i * per_field.len();
+        let focused = form.focus == *field && !form.busy;
+        if compact {
+            let [l, f] =
+                Layout::horizontal([Constraint::Length(18), Constraint::Min(1)]).areas(rows[base]);
+            frame.render_widget(Paragraph::new(Span::styled(label, bold())), l);
+            let mut t = input(form, *field).clone();
+            t.set_style(Style::default().add_modifier(Modifier::UNDERLINED));
+            t.set_cursor_style(if focused {
+                theme.selected()
+            } else {
+                Style::default().add_modifier(Modifier::UNDERLINED)
+            });
+            frame.render_widget(&t, f);
+        } else {
+            frame.render_widget(Paragraph::new(Span::styled(label, bold())), rows[base]);
+            draw_input(frame, rows[base + 1], input(form, *field), focused, theme);
+        }
         if let Some((f, message)) = &form.error
             && f == field
         {
             frame.render_widget(
                 Paragraph::new(Span::styled(format!("✖ {message}"), theme.error())),
-                rows[base + 2],
+                rows[base + per_field.len() - 1],
             );
         }
     }
-    let after = 1 + fields.len() * 3;
+    let after = 1 + fields.len() * per_field.len();
     let action = if form.busy {
         Line::from(vec![
             Span::styled(format!("{} ", spinner(app.frame)), theme.accent()),

@@ -66,14 +66,7 @@ pub(super) fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) 
             let [l, f] =
                 Layout::horizontal([Constraint::Length(18), Constraint::Min(1)]).areas(rows[base]);
             frame.render_widget(Paragraph::new(Span::styled(label, bold())), l);
-            let mut t = input(form, *field).clone();
-            t.set_style(Style::default().add_modifier(Modifier::UNDERLINED));
-            t.set_cursor_style(if focused {
-                theme.selected()
-            } else {
-                Style::default().add_modifier(Modifier::UNDERLINED)
-            });
-            frame.render_widget(&t, f);
+            draw_underlined(frame, f, input(form, *field), focused, theme);
         } else {
             frame.render_widget(Paragraph::new(Span::styled(label, bold())), rows[base]);
             draw_input(frame, rows[base + 1], input(form, *field), focused, theme);
@@ -125,6 +118,26 @@ fn input(form: &AuthForm, field: AuthField) -> &TextArea<'static> {
         AuthField::Password => &form.password,
         AuthField::Confirm => &form.confirm,
     }
+}
+
+/// A one-line input without a box, its extent underlined (forms where
+/// boxes do not fit); the cursor shows only when focused.
+pub(crate) fn draw_underlined(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    input: &TextArea<'static>,
+    focused: bool,
+    theme: &Theme,
+) {
+    let underlined = Style::default().add_modifier(Modifier::UNDERLINED);
+    let mut t = input.clone();
+    t.set_style(underlined);
+    t.set_cursor_style(if focused {
+        theme.selected()
+    } else {
+        underlined
+    });
+    frame.render_widget(&t, area);
 }
 
 /// A one-line input in a box; the cursor shows only when focused.

@@ -11,7 +11,6 @@ use super::{bold, centered, frame_block, spinner};
 use crate::app::{App, SettingsField};
 use crate::text::fit;
 use crate::theme::Theme;
-use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
 /// One row of the settings form.
@@ -172,14 +171,7 @@ fn field(
         ])),
         l,
     );
-    let mut t = input.clone();
-    t.set_style(Style::default().add_modifier(Modifier::UNDERLINED));
-    t.set_cursor_style(if focused {
-        theme.selected()
-    } else {
-        Style::default().add_modifier(Modifier::UNDERLINED)
-    });
-    frame.render_widget(&t, f);
+    super::auth::draw_underlined(frame, f, input, focused, theme);
 }
 
 fn field_help(focus: SettingsField) -> &'static str {
